@@ -1,0 +1,61 @@
+# sipreg - a SIP registrar.  `make run` builds and serves; `make test` tests.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -fno-strict-aliasing -pthread -Isrc
+LDLIBS  += -lsqlite3 -linih -lcrypto -pthread
+BUILD   ?= build
+
+SRCS    := $(shell find src -name '*.c' ! -name main.c | sort)
+OBJS    := $(SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+
+.PHONY: all deps test-deps run test unit integration clean check-clang
+
+all: $(BUILD)/sipreg
+
+deps:
+	@scripts/deps.sh build
+
+test-deps:
+	@scripts/deps.sh test
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsipreg.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sipreg: $(BUILD)/obj/src/core/main.o $(BUILD)/libsipreg.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsipreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsipreg.a $(LDLIBS) -lcmocka
+
+# Serve 127.0.0.1:5060 (UDP and TCP) from ./sipreg.db in the foreground.
+run: deps all
+	$(BUILD)/sipreg serve --config etc/sipreg.conf
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/sipreg
+	@tests/integration/run.sh
+
+test: test-deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory integration
+
+# The same tree must build warning-free with clang too.
+check-clang:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all $(UNIT_BINS:$(BUILD)/%=build/clang/%)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
