@@ -1,0 +1,690 @@
+/*
+ * store_sqlite.c - the SQLite back end.
+ *
+ * One file in WAL mode with synchronous=FULL: a COMMIT returns once the WAL
+ * is fsynced, and readers on other connections are never blocked by the
+ * writer.  Every statement is prepared once per connection and reused, and
+ * values only ever travel as bound parameters.  Statements are reset right
+ * after use so no connection keeps a read transaction open between calls:
+ * the next lookup always sees the latest commit, even another process's.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+#include "util/log.h"
+
+#define SQ_SCHEMA_VERSION 1
+/* Long enough to ride out another writer's commit, short enough that a
+ * stuck lock fails a batch (and its REGISTERs get 500) instead of hanging. */
+#define SQ_BUSY_MS 2000
+
+enum sq_stmt {
+	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
+	SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
+	SQ_PUT, SQ_DEL, SQ_DEL_AOR,
+	SQ_LOAD, SQ_LIST_AOR, SQ_LIST_ALL, SQ_MAX_ID, SQ_PURGE,
+	SQ_USER_PUT, SQ_USER_DEL, SQ_USER_LIST,
+	SQ_USER_GET, SQ_DOMAIN_EXISTS,
+	SQ__COUNT
+};
+
+#define K_MAIN (1u << STORE_CONN_MAIN)
+#define K_WRITER (1u << STORE_CONN_WRITER)
+#define K_READER (1u << STORE_CONN_READER)
+
+#define SQ_COLS "id, aor, contact, call_id, cseq, expires, updated, source, user_agent"
+
+/* Each connection prepares only the statements its kind uses. */
+static const struct {
+	const char *sql;
+	unsigned kinds;
+} sq_defs[SQ__COUNT] = {
+	[SQ_BEGIN] = { "BEGIN IMMEDIATE", K_MAIN | K_WRITER },
+	[SQ_COMMIT] = { "COMMIT", K_MAIN | K_WRITER },
+	[SQ_ROLLBACK] = { "ROLLBACK", K_MAIN | K_WRITER },
+	[SQ_SAVEPOINT] = { "SAVEPOINT req", K_WRITER },
+	[SQ_RELEASE] = { "RELEASE req", K_WRITER },
+	[SQ_ROLLBACK_TO] = { "ROLLBACK TO req", K_WRITER },
+	[SQ_PUT] = { "INSERT OR REPLACE INTO bindings(" SQ_COLS ")"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", K_MAIN | K_WRITER },
+	[SQ_DEL] = { "DELETE FROM bindings WHERE id = ?1", K_MAIN | K_WRITER },
+	[SQ_DEL_AOR] = { "DELETE FROM bindings WHERE aor = ?1", K_MAIN | K_WRITER },
+	[SQ_LOAD] = { "SELECT " SQ_COLS " FROM bindings WHERE expires > ?1 ORDER BY id", K_MAIN },
+	[SQ_LIST_AOR] = { "SELECT " SQ_COLS " FROM bindings WHERE aor = ?1 AND expires > ?2"
+			  " ORDER BY id", K_MAIN },
+	[SQ_LIST_ALL] = { "SELECT " SQ_COLS " FROM bindings WHERE expires > ?1"
+			  " ORDER BY aor, id", K_MAIN },
+	[SQ_MAX_ID] = { "SELECT coalesce(max(id), 0) FROM bindings", K_MAIN },
+	/* A range on the expires index: never a table scan. */
+	[SQ_PURGE] = { "DELETE FROM bindings WHERE expires <= ?1", K_MAIN },
+	[SQ_USER_PUT] = { "INSERT OR REPLACE INTO users(user, domain, ha1_md5, ha1_sha256)"
+			  " VALUES (?1, ?2, ?3, ?4)", K_MAIN },
+	[SQ_USER_DEL] = { "DELETE FROM users WHERE user = ?1 AND domain = ?2", K_MAIN },
+	[SQ_USER_LIST] = { "SELECT user, domain FROM users ORDER BY domain, user", K_MAIN },
+	[SQ_USER_GET] = { "SELECT ha1_md5, ha1_sha256 FROM users WHERE user = ?1 AND domain = ?2",
+			  K_READER },
+	[SQ_DOMAIN_EXISTS] = { "SELECT 1 FROM users WHERE domain = ?1 LIMIT 1", K_READER },
+};
+
+static const char sq_schema_v1[] =
+	"CREATE TABLE users(user TEXT NOT NULL, domain TEXT NOT NULL,"
+	" ha1_md5 TEXT NOT NULL DEFAULT '', ha1_sha256 TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY(user, domain)) WITHOUT ROWID;"
+	"CREATE INDEX users_domain ON users(domain);"
+	"CREATE TABLE bindings(id INTEGER PRIMARY KEY, aor TEXT NOT NULL,"
+	" contact TEXT NOT NULL, call_id TEXT NOT NULL, cseq INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL, updated INTEGER NOT NULL, source TEXT NOT NULL,"
+	" user_agent TEXT NOT NULL);"
+	"CREATE INDEX bindings_aor ON bindings(aor);"
+	"CREATE INDEX bindings_expires ON bindings(expires);"
+	"PRAGMA user_version = 1;";
+
+struct sq_conn {
+	struct store_conn base;    /* first: store.c only sees this */
+	sqlite3 *db;
+	sqlite3_stmt *st[SQ__COUNT];
+};
+
+/* A corrupt file fails every statement: say so loudly, but once. */
+static atomic_bool sq_corrupt_logged;
+
+static struct sq_conn *sq_of(struct store_conn *c)
+{
+	return (struct sq_conn *)c;
+}
+
+static int sq_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* Log a failed statement (rate-limited: a full disk fails every batch). */
+static int sq_fail(struct sq_conn *c, int rc, sqlite3_stmt *st)
+{
+	int prim = rc & 0xff;
+
+	if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB) {
+		if (!atomic_exchange(&sq_corrupt_logged, true))
+			log_err("store: database file is corrupt (%s); restore it from a backup",
+				sqlite3_errmsg(c->db));
+	} else {
+		log_rl(LOG_RL_STORE, "store: %s: %s (%d)", sqlite3_sql(st),
+		       sqlite3_errmsg(c->db), rc);
+	}
+	return sq_errno(rc);
+}
+
+/* Make a statement ready for its next use and drop pointers to caller memory. */
+static void sq_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static int sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+}
+
+static int sq_bind_sl(sqlite3_stmt *st, int i, sl_t s)
+{
+	return sqlite3_bind_text(st, i, s.p ? s.p : "", (int)s.len, SQLITE_STATIC);
+}
+
+/*
+ * Run a statement that returns no rows (or whose rows are ignored), then
+ * reset it.  bind is the OR of the bind calls' results: only zero or not
+ * matters, the connection still holds the real error code and message.
+ */
+static int sq_exec(struct sq_conn *c, enum sq_stmt i, int bind)
+{
+	sqlite3_stmt *st = c->st[i];
+	int ret = 0, rc;
+
+	if (bind != SQLITE_OK) {
+		ret = sq_fail(c, sqlite3_errcode(c->db), st);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = sq_fail(c, rc, st);
+out:
+	sq_done(st);
+	return ret;
+}
+
+static const char *sq_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* ---- opening ---- */
+
+/* Turn an SQLite failure during open into the one-line reason for err. */
+static int sq_open_err(struct sq_conn *c, int rc, const char *path, char *err, size_t errlen)
+{
+	const char *msg = sqlite3_errmsg(c->db);
+
+	switch (rc & 0xff) {
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		snprintf(err, errlen, "%s is not a sipreg database or is corrupt: %s", path, msg);
+		break;
+	case SQLITE_READONLY:
+		snprintf(err, errlen, "%s is read-only", path);
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		snprintf(err, errlen, "%s is locked by another process (waited %d ms)",
+			 path, SQ_BUSY_MS);
+		break;
+	case SQLITE_CANTOPEN:
+		snprintf(err, errlen, "cannot open %s: %s", path, msg);
+		break;
+	case SQLITE_FULL:
+		snprintf(err, errlen, "cannot write %s: disk full", path);
+		break;
+	default:
+		snprintf(err, errlen, "%s: %s", path, msg);
+		break;
+	}
+	return sq_errno(rc);
+}
+
+/* One-shot query of a single integer (open-time checks only). */
+static int sq_query_int(struct sq_conn *c, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(c->db, sql, -1, 0, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* WAL lets readers run during the writer's commit; refuse to go without. */
+static int sq_wal(struct sq_conn *c, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(c->db, "PRAGMA journal_mode = WAL", -1, 0, &st, NULL);
+	int ret = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = sq_open_err(c, rc, path, err, errlen);
+		goto out;
+	}
+	if (strcmp(sq_col(st, 0), "wal") != 0) {
+		snprintf(err, errlen, "%s: cannot use WAL journal mode (got %s)",
+			 path, sq_col(st, 0));
+		ret = -EIO;
+	}
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/*
+ * Create or check the schema inside BEGIN IMMEDIATE: that also proves at
+ * start-up that the file can be written (not read-only, not locked).
+ */
+static int sq_schema(struct sq_conn *c, const char *path, char *err, size_t errlen)
+{
+	int rc, ret = 0, version = 0, objects = 0;
+
+	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_query_int(c, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK && version == 0)
+		rc = sq_query_int(c, "SELECT count(*) FROM sqlite_master", &objects);
+	if (rc != SQLITE_OK)
+		goto out;
+	if (version > SQ_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s has schema version %d, newer than this sipreg"
+			 " understands (%d): upgrade sipreg", path, version, SQ_SCHEMA_VERSION);
+		ret = -EPROTONOSUPPORT;
+		goto out;
+	}
+	if (version == 0 && objects > 0) {
+		/* Someone else's SQLite file: do not add our tables to it. */
+		snprintf(err, errlen, "%s is not a sipreg database (it holds other tables)", path);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (version == 0)
+		rc = sqlite3_exec(c->db, sq_schema_v1, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+out:
+	if (rc != SQLITE_OK)
+		ret = sq_open_err(c, rc, path, err, errlen);
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+static int sq_setup(struct sq_conn *c, enum store_conn_kind kind, const char *path,
+		    char *err, size_t errlen)
+{
+	int rc, ret;
+
+	if (kind != STORE_CONN_READER && sqlite3_db_readonly(c->db, "main") == 1) {
+		snprintf(err, errlen, "%s is read-only", path);
+		return -EROFS;
+	}
+	rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_open_err(c, rc, path, err, errlen);
+	if (kind == STORE_CONN_READER)
+		return 0;
+	ret = sq_wal(c, path, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* Per connection: the writer's COMMIT must fsync too. */
+	rc = sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_open_err(c, rc, path, err, errlen);
+	return kind == STORE_CONN_MAIN ? sq_schema(c, path, err, errlen) : 0;
+}
+
+static int sq_prepare(struct sq_conn *c, enum store_conn_kind kind, const char *path,
+		      char *err, size_t errlen)
+{
+	for (int i = 0; i < SQ__COUNT; i++) {
+		int rc;
+
+		if (!(sq_defs[i].kinds & (1u << kind)))
+			continue;
+		rc = sqlite3_prepare_v3(c->db, sq_defs[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+					&c->st[i], NULL);
+		if (rc != SQLITE_OK)
+			return sq_open_err(c, rc, path, err, errlen);
+	}
+	return 0;
+}
+
+static void sq_close(struct store_conn *sc)
+{
+	struct sq_conn *c = sq_of(sc);
+
+	if (!c)
+		return;
+	for (int i = 0; i < SQ__COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+static int sq_open(const char *path, enum store_conn_kind kind, struct store_conn **out,
+		   char *err, size_t errlen)
+{
+	struct sq_conn *c = calloc(1, sizeof(*c));
+	/* Readers cannot write even by mistake; no URI parsing of the path. */
+	int flags = SQLITE_OPEN_NOMUTEX | (kind == STORE_CONN_READER ? SQLITE_OPEN_READONLY :
+					   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc, ret = 0;
+
+	*out = NULL;
+	if (!c) {
+		snprintf(err, errlen, "cannot open %s: out of memory", path);
+		return -ENOMEM;
+	}
+	c->base.ops = &store_sqlite_ops;
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		ret = sq_errno(rc);
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	ret = sq_setup(c, kind, path, err, errlen);
+	if (ret == 0)
+		ret = sq_prepare(c, kind, path, err, errlen);
+out:
+	if (ret < 0)
+		sq_close(&c->base);
+	else
+		*out = &c->base;
+	return ret;
+}
+
+/* ---- changes ---- */
+
+static int sq_change(struct sq_conn *c, const struct store_change *ch)
+{
+	const struct store_binding *b = &ch->b;
+	sqlite3_stmt *st;
+
+	switch (ch->op) {
+	case STORE_PUT:
+		st = c->st[SQ_PUT];
+		return sq_exec(c, SQ_PUT, sqlite3_bind_int64(st, 1, b->id) |
+			       sq_bind_text(st, 2, b->aor) | sq_bind_text(st, 3, b->contact) |
+			       sq_bind_text(st, 4, b->call_id) |
+			       sqlite3_bind_int64(st, 5, b->cseq) |
+			       sqlite3_bind_int64(st, 6, b->expires) |
+			       sqlite3_bind_int64(st, 7, b->updated) |
+			       sq_bind_text(st, 8, b->source) |
+			       sq_bind_text(st, 9, b->user_agent));
+	case STORE_DEL:
+		return sq_exec(c, SQ_DEL, sqlite3_bind_int64(c->st[SQ_DEL], 1, b->id));
+	case STORE_DEL_AOR:
+		return sq_exec(c, SQ_DEL_AOR, sq_bind_text(c->st[SQ_DEL_AOR], 1, b->aor));
+	}
+	return -EINVAL;
+}
+
+static int sq_changes(struct sq_conn *c, const struct store_change *ch, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ret = sq_change(c, &ch[i]);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int sq_begin(struct sq_conn *c)
+{
+	/* A ROLLBACK that failed earlier must not wedge every later batch. */
+	if (!sqlite3_get_autocommit(c->db))
+		sq_exec(c, SQ_ROLLBACK, 0);
+	return sq_exec(c, SQ_BEGIN, 0);
+}
+
+/* COMMIT when all went well, else ROLLBACK unless SQLite already did. */
+static int sq_finish(struct sq_conn *c, int ret)
+{
+	if (ret == 0)
+		ret = sq_exec(c, SQ_COMMIT, 0);
+	if (ret < 0 && !sqlite3_get_autocommit(c->db))
+		sq_exec(c, SQ_ROLLBACK, 0);
+	return ret;
+}
+
+static int sq_apply(struct store_conn *sc, const struct store_change *ch, size_t n)
+{
+	struct sq_conn *c = sq_of(sc);
+	int ret = sq_begin(c);
+
+	if (ret == 0)
+		ret = sq_changes(c, ch, n);
+	return sq_finish(c, ret);
+}
+
+/*
+ * One request inside the batch transaction, under a savepoint so its
+ * failure undoes only its own changes.  *broken is set when the outer
+ * transaction cannot be trusted any more: SQLite rolled it back itself
+ * (full disk, I/O error) or the savepoint could not be undone.
+ */
+static int sq_apply_req(struct sq_conn *c, const struct store_req *r, bool *broken)
+{
+	int ret = sq_exec(c, SQ_SAVEPOINT, 0);
+
+	if (ret == 0)
+		ret = sq_changes(c, r->changes, r->nchanges);
+	if (sqlite3_get_autocommit(c->db)) {
+		*broken = true;
+		return ret < 0 ? ret : -EIO;
+	}
+	if (ret < 0 && sq_exec(c, SQ_ROLLBACK_TO, 0) < 0) {
+		*broken = true;
+		return ret;
+	}
+	if (sq_exec(c, SQ_RELEASE, 0) < 0) {
+		*broken = true;
+		return ret < 0 ? ret : -EIO;
+	}
+	return ret;
+}
+
+static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, size_t n)
+{
+	struct sq_conn *c = sq_of(sc);
+	bool broken = false;
+	int ret = sq_begin(c);
+
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		reqs[i]->result = sq_apply_req(c, reqs[i], &broken);
+		if (broken)
+			ret = reqs[i]->result;
+	}
+	ret = sq_finish(c, ret);
+	if (ret < 0)
+		for (size_t i = 0; i < n; i++)
+			reqs[i]->result = ret;
+	return ret;
+}
+
+static int sq_purge(struct store_conn *sc, int64_t now)
+{
+	struct sq_conn *c = sq_of(sc);
+	int ret = sq_exec(c, SQ_PURGE, sqlite3_bind_int64(c->st[SQ_PURGE], 1, now));
+
+	return ret < 0 ? ret : sqlite3_changes(c->db);
+}
+
+/* ---- binding reads ---- */
+
+static void sq_row_binding(sqlite3_stmt *st, struct store_binding *b)
+{
+	b->id = sqlite3_column_int64(st, 0);
+	b->aor = sq_col(st, 1);
+	b->contact = sq_col(st, 2);
+	b->call_id = sq_col(st, 3);
+	b->cseq = (uint32_t)sqlite3_column_int64(st, 4);
+	b->expires = sqlite3_column_int64(st, 5);
+	b->updated = sqlite3_column_int64(st, 6);
+	b->source = sq_col(st, 7);
+	b->user_agent = sq_col(st, 8);
+}
+
+/* Hand each row to cb; the strings live until the next step. */
+static int sq_each_binding(struct sq_conn *c, enum sq_stmt i, int bind,
+			   store_binding_cb cb, void *arg)
+{
+	sqlite3_stmt *st = c->st[i];
+	struct store_binding b;
+	int rc, ret = 0;
+
+	if (bind != SQLITE_OK) {
+		ret = sq_fail(c, sqlite3_errcode(c->db), st);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sq_row_binding(st, &b);
+		ret = cb(&b, arg);
+		if (ret < 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, st);
+out:
+	sq_done(st);
+	return ret;
+}
+
+static int sq_load(struct store_conn *sc, int64_t now, store_binding_cb cb, void *arg)
+{
+	struct sq_conn *c = sq_of(sc);
+
+	return sq_each_binding(c, SQ_LOAD, sqlite3_bind_int64(c->st[SQ_LOAD], 1, now), cb, arg);
+}
+
+static int sq_list(struct store_conn *sc, const char *aor, int64_t now,
+		   store_binding_cb cb, void *arg)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st;
+
+	if (!aor) {
+		st = c->st[SQ_LIST_ALL];
+		return sq_each_binding(c, SQ_LIST_ALL, sqlite3_bind_int64(st, 1, now), cb, arg);
+	}
+	st = c->st[SQ_LIST_AOR];
+	return sq_each_binding(c, SQ_LIST_AOR, sq_bind_text(st, 1, aor) |
+			       sqlite3_bind_int64(st, 2, now), cb, arg);
+}
+
+static int sq_max_id(struct store_conn *sc, int64_t *out)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st = c->st[SQ_MAX_ID];
+	int rc = sqlite3_step(st), ret = 0;
+
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		ret = sq_fail(c, rc, st);
+	sq_done(st);
+	return ret;
+}
+
+/* ---- subscribers ---- */
+
+static int sq_user_put(struct store_conn *sc, const char *user, const char *domain,
+		       const char *ha1_md5, const char *ha1_sha256)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st = c->st[SQ_USER_PUT];
+
+	return sq_exec(c, SQ_USER_PUT, sq_bind_text(st, 1, user) | sq_bind_text(st, 2, domain) |
+		       sq_bind_text(st, 3, ha1_md5) | sq_bind_text(st, 4, ha1_sha256));
+}
+
+static int sq_user_del(struct store_conn *sc, const char *user, const char *domain)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st = c->st[SQ_USER_DEL];
+	int ret = sq_exec(c, SQ_USER_DEL, sq_bind_text(st, 1, user) | sq_bind_text(st, 2, domain));
+
+	if (ret == 0 && sqlite3_changes(c->db) == 0)
+		ret = -ENOENT;
+	return ret;
+}
+
+static int sq_user_list(struct store_conn *sc, store_user_cb cb, void *arg)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st = c->st[SQ_USER_LIST];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(sq_col(st, 0), sq_col(st, 1), arg);
+		if (ret < 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, st);
+out:
+	sq_done(st);
+	return ret;
+}
+
+/* ---- readers ---- */
+
+static int sq_copy_ha1(sqlite3_stmt *st, int i, char *dst)
+{
+	const char *t = sq_col(st, i);
+	size_t n = strlen(t);
+
+	if (n > STORE_HA1_MAX)
+		return -EIO;
+	memcpy(dst, t, n + 1);
+	return 0;
+}
+
+static int sq_user_get(struct store_conn *sc, sl_t user, sl_t domain, struct store_user *out)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st = c->st[SQ_USER_GET];
+	int rc, ret = 0;
+
+	if ((sq_bind_sl(st, 1, user) | sq_bind_sl(st, 2, domain)) != SQLITE_OK) {
+		ret = sq_fail(c, sqlite3_errcode(c->db), st);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		ret = sq_fail(c, rc, st);
+	} else if (sq_copy_ha1(st, 0, out->ha1_md5) < 0 ||
+		   sq_copy_ha1(st, 1, out->ha1_sha256) < 0) {
+		log_rl(LOG_RL_STORE, "store: subscriber %.*s has an over-long HA1",
+		       (int)user.len, user.p);
+		ret = -EIO;
+	}
+out:
+	/* Ends the read transaction: the next call sees newer commits. */
+	sq_done(st);
+	return ret;
+}
+
+static int sq_domain_exists(struct store_conn *sc, sl_t domain)
+{
+	struct sq_conn *c = sq_of(sc);
+	sqlite3_stmt *st = c->st[SQ_DOMAIN_EXISTS];
+	int rc, ret;
+
+	if (sq_bind_sl(st, 1, domain) != SQLITE_OK) {
+		ret = sq_fail(c, sqlite3_errcode(c->db), st);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = 0;
+	else if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else
+		ret = sq_fail(c, rc, st);
+out:
+	sq_done(st);
+	return ret;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.apply = sq_apply,
+	.apply_batch = sq_apply_batch,
+	.load = sq_load,
+	.list = sq_list,
+	.max_id = sq_max_id,
+	.purge = sq_purge,
+	.user_put = sq_user_put,
+	.user_del = sq_user_del,
+	.user_list = sq_user_list,
+	.user_get = sq_user_get,
+	.domain_exists = sq_domain_exists,
+};

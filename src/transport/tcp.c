@@ -1,0 +1,448 @@
+/*
+ * tcp.c - the TCP transport: a SO_REUSEPORT listener per worker, and the
+ * worker's connections.  Messages are framed by Content-Length (sip_frame);
+ * pipelined messages are handed over one by one, partial ones wait.  Every
+ * connection has bounded buffers and two clocks: an idle timeout, which
+ * spares connections that carry a live binding (the phone behind a NAT is
+ * reachable only through it), and a timeout for completing a started
+ * message, against slow senders.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "sip/sip.h"
+#include "transport/transport.h"
+#include "util/log.h"
+
+#define TCP_BUCKETS 4096
+#define TCP_OUT_MAX (256 * 1024)
+#define TCP_READ_CHUNK 4096
+
+struct tcp_conn {
+	struct ev ev;
+	struct tcp_conn *hnext;           /* by id */
+	struct tcp_conn *prev, *next;     /* LRU: least recently active first */
+	struct tcp_state *st;
+	uint64_t id;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len;
+	int64_t last_ms;                  /* last byte received */
+	int64_t partial_ms;               /* when the unfinished message began, 0 if none */
+	time_t bound_until;
+	bool dead;
+	bool close_after_write;
+};
+
+struct tcp_listener {
+	struct ev ev;
+	struct tcp_state *st;
+};
+
+struct tcp_state {
+	struct tp_worker *tw;
+	struct tcp_listener lis[TP_MAX_LISTEN];
+	size_t nlis;
+	struct tcp_conn *buckets[TCP_BUCKETS];
+	struct tcp_conn *lru_head, *lru_tail;
+	struct tcp_conn *dead;            /* freed after the loop iteration */
+	size_t nconns;
+	uint64_t next_id;
+};
+
+static void lru_unlink(struct tcp_state *st, struct tcp_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		st->lru_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		st->lru_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void lru_push(struct tcp_state *st, struct tcp_conn *c)
+{
+	c->prev = st->lru_tail;
+	c->next = NULL;
+	if (st->lru_tail)
+		st->lru_tail->next = c;
+	else
+		st->lru_head = c;
+	st->lru_tail = c;
+}
+
+static struct tcp_conn *conn_find(struct tcp_state *st, uint64_t id)
+{
+	struct tcp_conn *c = st->buckets[id % TCP_BUCKETS];
+
+	while (c && c->id != id)
+		c = c->hnext;
+	return c;
+}
+
+/* Close now, free later: the loop may still hold events for it. */
+static void conn_close(struct tcp_conn *c)
+{
+	struct tcp_state *st = c->st;
+	struct tcp_conn **pp = &st->buckets[c->id % TCP_BUCKETS];
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	loop_del(st->tw->loop, &c->ev);
+	close(c->ev.fd);
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	lru_unlink(st, c);
+	st->nconns--;
+	c->next = st->dead;
+	st->dead = c;
+}
+
+static void reap(struct tcp_state *st)
+{
+	while (st->dead) {
+		struct tcp_conn *c = st->dead;
+
+		st->dead = c->next;
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+}
+
+static int conn_flush(struct tcp_conn *c)
+{
+	size_t off = 0;
+
+	while (off < c->out_len) {
+		ssize_t n = send(c->ev.fd, c->out + off, c->out_len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	memmove(c->out, c->out + off, c->out_len - off);
+	c->out_len -= off;
+	loop_mod(c->st->tw->loop, &c->ev, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
+	return 0;
+}
+
+static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
+{
+	if (c->out_len + len > TCP_OUT_MAX)
+		return -ENOBUFS; /* the peer does not read: give up on it */
+	if (!c->out) {
+		c->out = malloc(TCP_OUT_MAX);
+		if (!c->out)
+			return -ENOMEM;
+	}
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	return conn_flush(c);
+}
+
+/* Hand every complete message in the buffer over; keep a partial one. */
+static void conn_frames(struct tcp_conn *c, int64_t now)
+{
+	struct tp_worker *tw = c->st->tw;
+	size_t off = 0;
+
+	while (!c->dead && off < c->in_len) {
+		size_t skip = 0, msglen = 0;
+		struct sip_perr err;
+		int rc = sip_frame(c->in + off, c->in_len - off, tw->lim.max_msg, &skip, &msglen, &err);
+		struct tp_src src = { .proto = TP_TCP, .fd = c->ev.fd, .conn_id = c->id,
+				      .peer = c->peer, .peer_len = c->peer_len };
+
+		if (rc == 0) {
+			/* RFC 5626 keep-alive: a lone CRLFCRLF gets a CRLF. */
+			if (skip >= 4 && skip == c->in_len - off)
+				conn_write(c, "\r\n", 2);
+			off += skip;
+			break;
+		}
+		if (rc < 0) {
+			/* Let the server answer what it can (400/513), then close. */
+			c->close_after_write = true;
+			tw->on_msg(tw->ctx, c->in + off + skip, c->in_len - off - skip, &src);
+			off = c->in_len;
+			break;
+		}
+		tw->on_msg(tw->ctx, c->in + off + skip, msglen, &src);
+		off += skip + msglen;
+	}
+	if (c->dead)
+		return;
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	c->partial_ms = c->in_len ? (c->partial_ms ? c->partial_ms : now) : 0;
+	if (c->close_after_write && c->out_len == 0)
+		conn_close(c);
+}
+
+static int conn_grow(struct tcp_conn *c, size_t max)
+{
+	size_t cap = c->in_cap ? c->in_cap * 2 : TCP_READ_CHUNK;
+	char *p;
+
+	if (cap > max + 8)
+		cap = max + 8;
+	if (cap <= c->in_cap)
+		return -EMSGSIZE;
+	p = realloc(c->in, cap);
+	if (!p)
+		return -ENOMEM;
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
+static void conn_read(struct tcp_conn *c)
+{
+	struct tp_worker *tw = c->st->tw;
+	int64_t now = loop_now_ms();
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->in_len == c->in_cap && conn_grow(c, tw->lim.max_msg) < 0) {
+			/* A message larger than the limit: sip_frame said 513. */
+			conn_frames(c, now);
+			if (!c->dead && c->in_len == c->in_cap)
+				conn_close(c);
+			return;
+		}
+		n = recv(c->ev.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(c);
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return;
+			continue;
+		}
+		c->in_len += (size_t)n;
+		c->last_ms = now;
+		if (c->partial_ms && now - c->partial_ms > (int64_t)tw->lim.tcp_header_timeout * 1000) {
+			log_rl(LOG_RL_TCP, "tcp: closing a connection that took over %us to send one message",
+			       tw->lim.tcp_header_timeout);
+			conn_close(c);
+			return;
+		}
+		lru_unlink(c->st, c);
+		lru_push(c->st, c);
+		conn_frames(c, now);
+		if (c->dead)
+			return;
+	}
+}
+
+static void conn_event(struct ev *e, uint32_t events)
+{
+	struct tcp_conn *c = e->arg;
+
+	if (c->dead)
+		return;
+	if (events & EPOLLOUT) {
+		if (conn_flush(c) < 0) {
+			conn_close(c);
+			return;
+		}
+		if (c->close_after_write && c->out_len == 0) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_read(c);
+}
+
+static void accept_one(struct tcp_state *st, int lfd)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	struct tcp_conn *c;
+	int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (st->nconns >= st->tw->lim.tcp_max_conns || !(c = calloc(1, sizeof(*c)))) {
+		log_rl(LOG_RL_TCP, "tcp: connection refused: limit of %u connections per worker reached",
+		       st->tw->lim.tcp_max_conns);
+		close(fd);
+		return;
+	}
+	c->st = st;
+	c->id = ++st->next_id;
+	c->peer = peer;
+	c->peer_len = plen;
+	c->last_ms = loop_now_ms();
+	c->ev = (struct ev){ fd, conn_event, c };
+	if (loop_add(st->tw->loop, &c->ev, EPOLLIN) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->hnext = st->buckets[c->id % TCP_BUCKETS];
+	st->buckets[c->id % TCP_BUCKETS] = c;
+	lru_push(st, c);
+	st->nconns++;
+}
+
+static void listener_event(struct ev *e, uint32_t events)
+{
+	struct tcp_listener *l = e->arg;
+
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		size_t before = l->st->nconns;
+
+		accept_one(l->st, e->fd);
+		if (l->st->nconns == before && errno == EAGAIN)
+			break;
+	}
+}
+
+static struct tcp_state *tcp_state(struct tp_worker *tw)
+{
+	struct tcp_state *st = tw->priv[TP_TCP];
+
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (st)
+			st->tw = tw;
+		tw->priv[TP_TCP] = st;
+	}
+	return st;
+}
+
+static int tcp_listen(struct tp_worker *tw, const struct tp_listen *l, char *err, size_t errlen)
+{
+	struct tcp_state *st = tcp_state(tw);
+	struct tcp_listener *tl;
+	int fd, one = 1;
+
+	if (!st || st->nlis == TP_MAX_LISTEN) {
+		snprintf(err, errlen, "too many TCP listen addresses");
+		return -ENOMEM;
+	}
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 || listen(fd, 1024) < 0)
+		goto fail;
+	tl = &st->lis[st->nlis];
+	tl->st = st;
+	tl->ev = (struct ev){ fd, listener_event, tl };
+	if (loop_add(tw->loop, &tl->ev, EPOLLIN) < 0)
+		goto fail;
+	st->nlis++;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot listen on tcp:%s:%u: %s", l->host, l->port, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -errno;
+}
+
+static int tcp_send(struct tp_worker *tw, const struct tp_src *dst, const char *buf, size_t len)
+{
+	struct tcp_state *st = tw->priv[TP_TCP];
+	struct tcp_conn *c = st ? conn_find(st, dst->conn_id) : NULL;
+	int rc;
+
+	if (!c || c->dead)
+		return -ENOTCONN; /* the client closed: it will retry on a new one */
+	rc = conn_write(c, buf, len);
+	if (rc < 0)
+		conn_close(c);
+	else if (c->close_after_write && c->out_len == 0)
+		conn_close(c);
+	return rc;
+}
+
+static void tcp_bound(struct tp_worker *tw, const struct tp_src *src, time_t until)
+{
+	struct tcp_state *st = tw->priv[TP_TCP];
+	struct tcp_conn *c = st ? conn_find(st, src->conn_id) : NULL;
+
+	if (c && until > c->bound_until)
+		c->bound_until = until;
+}
+
+/*
+ * The LRU list is ordered by last activity, so the walk stops at the first
+ * connection that is not idle: the cost is the number of idle ones.  An
+ * idle connection that carries a live binding goes back to the tail to be
+ * looked at again one idle period later; a silent one in the middle of a
+ * message is closed (slow senders that keep dripping are caught on read).
+ */
+static void tcp_tick(struct tp_worker *tw, int64_t now_ms)
+{
+	struct tcp_state *st = tw->priv[TP_TCP];
+	int64_t idle_ms = (int64_t)tw->lim.tcp_idle_timeout * 1000;
+	time_t now = time(NULL);
+	struct tcp_conn *c;
+
+	reap(st);
+	while ((c = st->lru_head) && now_ms - c->last_ms > idle_ms) {
+		if (c->partial_ms || c->bound_until <= now) {
+			conn_close(c);
+			continue;
+		}
+		c->last_ms = now_ms;
+		lru_unlink(st, c);
+		lru_push(st, c);
+		if (st->lru_head == c)
+			break;
+	}
+	reap(st);
+}
+
+static void tcp_free(struct tp_worker *tw)
+{
+	struct tcp_state *st = tw->priv[TP_TCP];
+
+	while (st->lru_head)
+		conn_close(st->lru_head);
+	reap(st);
+	for (size_t i = 0; i < st->nlis; i++) {
+		loop_del(tw->loop, &st->lis[i].ev);
+		close(st->lis[i].ev.fd);
+	}
+	free(st);
+	tw->priv[TP_TCP] = NULL;
+}
+
+const struct tp_ops tp_tcp_ops = {
+	.proto = TP_TCP,
+	.name = "tcp",
+	.listen = tcp_listen,
+	.send = tcp_send,
+	.tick = tcp_tick,
+	.bound = tcp_bound,
+	.free = tcp_free,
+};
