@@ -142,7 +142,7 @@ static void load_config(struct cfg *c, const char *cmd, int argc, char **argv, c
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, &idx)) != -1)
+	while ((ch = getopt_long(argc, argv, "h", opts, &idx)) != -1)
 		if (ch == 'c')
 			path = optarg;
 	cfg_defaults(c);
@@ -179,7 +179,7 @@ static int cmd_serve(int argc, char **argv)
 	int ch, idx;
 
 	load_config(&c, "serve", argc, argv, serve_opts);
-	while ((ch = getopt_long(argc, argv, "+h", serve_opts, &idx)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", serve_opts, &idx)) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(usage_serve, stdout);
@@ -221,7 +221,8 @@ static void parse_store_args(struct store_args *a, const char *cmd, int argc, ch
 	load_config(&a->cfg, cmd, argc, argv, store_opts);
 	a->password = NULL;
 	a->npos = 0;
-	while ((ch = getopt_long(argc, argv, "+h", store_opts, &idx)) != -1) {
+	/* GNU getopt moves the positional arguments to the end. */
+	while ((ch = getopt_long(argc, argv, "h", store_opts, &idx)) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(usage, stdout);
@@ -237,9 +238,6 @@ static void parse_store_args(struct store_args *a, const char *cmd, int argc, ch
 		default:
 			opt_error(cmd, argv, store_opts);
 		}
-		/* Options may follow positional arguments: collect those too. */
-		while (optind < argc && argv[optind][0] != '-' && a->npos < 4)
-			a->pos[a->npos++] = argv[optind++];
 	}
 	while (optind < argc && a->npos < 4)
 		a->pos[a->npos++] = argv[optind++];
