@@ -146,6 +146,13 @@ static void send_resp(struct worker *w, const struct tp_src *dst, const char *bu
 static void finish_txn(struct worker *w, struct txn *x, const struct tp_src *dst, const char *buf,
 		       size_t len)
 {
+	if (log_get_level() >= LOG_DEBUG) {
+		char where[96];
+		const char *eol = memchr(buf, '\r', len);
+
+		tp_src_text(dst, where, sizeof(where));
+		log_debug("sent '%.*s' to %s", eol ? (int)(eol - buf) : 0, buf, where);
+	}
 	send_resp(w, dst, buf, len);
 	if (x)
 		txn_complete(w->txns, x, buf, len, loop_now_ms(),
@@ -639,7 +646,7 @@ static int start(struct server *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (reg_load(s->reg, s->store, time(NULL)) < 0) {
-		snprintf(err, errlen, "cannot load bindings from %s", c->db);
+		snprintf(err, errlen, "cannot load bindings from %.200s", c->db);
 		return -1;
 	}
 	if (store_writer_start(s->store) < 0) {

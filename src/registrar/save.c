@@ -106,6 +106,10 @@ static int authenticate(struct reg_thread *t, const struct reg_req *q, sl_t real
 		res = auth_verify(t->auth, &c, m->method, realm,
 				  rc == 0 ? ha1_for(&u, c.algorithm) : SL_NULL, q->now);
 		if (res == AUTH_OK) {
+			sl_t alg = c.algorithm.len ? c.algorithm : SL("MD5");
+
+			log_debug("auth: %.*s@%.*s authenticated with %.*s", (int)c.username.len,
+				  c.username.p, (int)realm.len, realm.p, (int)alg.len, alg.p);
 			*user = c.username;
 			return AUTH_OK;
 		}
