@@ -12,7 +12,7 @@ UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 
-.PHONY: all deps test-deps run test unit integration clean check-clang
+.PHONY: all deps test-deps run test unit integration clean check-clang check-asan check-valgrind
 
 all: $(BUILD)/sipreg
 
@@ -45,7 +45,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: $(BUILD)/sipreg
-	@tests/integration/run.sh
+	@SIPREG_BIN=$(BUILD)/sipreg tests/integration/run.sh
 
 test: test-deps
 	@$(MAKE) --no-print-directory all unit
@@ -54,6 +54,17 @@ test: test-deps
 # The same tree must build warning-free with clang too.
 check-clang:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all $(UNIT_BINS:$(BUILD)/%=build/clang/%)
+
+# Unit and integration tests under AddressSanitizer + UBSan.
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" unit integration
+
+# Unit tests under valgrind memcheck: any error or leak fails.
+check-valgrind: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== valgrind $$t"; \
+		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t; done
 
 clean:
 	rm -rf $(BUILD)

@@ -3,9 +3,11 @@
  * domain lower-casing, and the group-commit writer thread.
  *
  * Locking: 'lock' serialises the synchronous API on the main connection
- * (one connection must not run two statements from two threads at once).
+ * (one connection must not run two statements from two threads at once);
+ * so a load/list callback must not call back into the same store.
  * 'qlock' guards the writer's queue and state only; done() callbacks run
- * with neither held, so they may submit again.
+ * with neither held, so they may submit again.  store_writer_start/stop and
+ * store_close are called by one controlling thread.
  */
 #include "store/store.h"
 
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,17 +113,17 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path))) {
 		snprintf(err, errlen, "cannot open %s: out of memory", path);
-		goto fail;
+		goto out;
 	}
 	s->ops = store_backend_for(path);
 	if (s->ops->open(path, STORE_CONN_MAIN, &s->main, err, errlen) < 0)
-		goto fail;
+		goto out;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
 	s->qtail = &s->qhead;
 	return s;
-fail:
+out:
 	if (s)
 		free(s->path);
 	free(s);
@@ -201,6 +204,27 @@ static void *store_writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The writer takes no asynchronous signals: they belong to whoever runs
+ * the process (the server's main thread waits for them), and a blocked
+ * SIGXFSZ turns a file size limit into a failed batch, not a dead server.
+ */
+static int store_spawn(struct store *s)
+{
+	sigset_t all, old;
+	int ret;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&s->thread, NULL, store_writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 int store_writer_start(struct store *s)
 {
 	char err[256];
@@ -221,7 +245,7 @@ int store_writer_start(struct store *s)
 	s->running = true;
 	s->stopping = false;
 	pthread_mutex_unlock(&s->qlock);
-	ret = -pthread_create(&s->thread, NULL, store_writer_main, s);
+	ret = store_spawn(s);
 	if (ret < 0) {
 		pthread_mutex_lock(&s->qlock);
 		s->running = false;

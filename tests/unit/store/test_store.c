@@ -575,30 +575,45 @@ static void test_purge_uses_index(void **state)
 
 /* ---- readers ---- */
 
-/* `sipreg user add` from another process while the server runs. */
+/* The child of the test: `sipreg user add` from another process.  Forked
+ * before the parent opens anything, so no SQLite state crosses the fork. */
+static void cli_child(const char *path, int go)
+{
+	char err[256], c;
+	struct store *cs;
+	int ret = 1;
+
+	if (read(go, &c, 1) != 1)
+		_exit(2);
+	cs = store_open(path, err, sizeof(err));
+	if (cs && store_user_put(cs, "zoe", "Z.org", "1234", "") == 0)
+		ret = 0;
+	store_close(cs);
+	_exit(ret);
+}
+
 static void test_reader_sees_other_process(void **state)
 {
 	struct fx *f = *state;
-	struct store *s = fx_open(f);
-	struct store_reader *r = store_reader_new(s);
+	struct store *s;
+	struct store_reader *r;
 	struct store_user u;
 	sqlite3 *db;
+	int go[2], st;
 	pid_t pid;
-	int st;
 
-	assert_non_null(r);
-	assert_int_equal(store_user_get(r, SL("zoe"), SL("z.org"), &u), -ENOENT);
+	assert_int_equal(pipe(go), 0);
 	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		char err[256];
-		struct store *cs = store_open(f->path, err, sizeof(err));
-
-		if (!cs || store_user_put(cs, "zoe", "Z.org", "1234", "") != 0)
-			_exit(1);
-		store_close(cs);
-		_exit(0);
-	}
+	if (pid == 0)
+		cli_child(f->path, go[0]);
+	close(go[0]);
+	s = fx_open(f);
+	r = store_reader_new(s);
+	assert_non_null(r);
+	assert_int_equal(store_user_get(r, SL("zoe"), SL("z.org"), &u), -ENOENT);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_int_equal(store_user_get(r, SL("zoe"), SL("z.org"), &u), 0);
