@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "auth/auth.h"
+#include "auth/auth_int.h"   /* the key, to forge a fake-HA1 answer */
 
 #define REALM "example.com"
 #define URI "sip:example.com"
@@ -276,6 +277,29 @@ static void test_verify_unknown_user(void **state)
 	}
 }
 
+/* Even an answer made with the fake HA1 itself (as if the key leaked)
+ * does not authenticate a user that does not exist. */
+static void test_verify_unknown_user_fake_ha1(void **state)
+{
+	struct auth_ctx *a = *state;
+	struct client k;
+	unsigned char mac[32];
+	char fake[AUTH_HA1_HEX_MAX + 1];
+	struct auth_part p[] = { { "alice", 5 }, { ":", 1 }, { REALM, sizeof(REALM) - 1 } };
+
+	assert_int_equal(auth_hmac(a->key, p, 3, mac), 0);
+	for (int alg = 0; alg < AUTH_ALG__COUNT; alg++) {
+		client_new(a, &k, (enum auth_alg)alg, NOW, "secret", 1);
+		auth_hex(mac, auth_alg_hexlen(k.alg) / 2, fake);
+		auth_response(k.alg, sl_cstr(fake), k.c.nonce, k.c.nc, k.c.cnonce, k.c.qop,
+			      SL("REGISTER"), k.c.uri, k.resp);
+		assert_int_equal(verify(a, &k, NULL, NOW), AUTH_FAIL);
+		/* sanity: that same answer passes when fake is the stored HA1 */
+		assert_int_equal(auth_verify(a, &k.c, SL("REGISTER"), SL(REALM), sl_cstr(fake), NOW),
+				 AUTH_OK);
+	}
+}
+
 /* An HA1 that does not fit the algorithm (stored for the other one) fails. */
 static void test_verify_ha1_wrong_alg(void **state)
 {
@@ -397,6 +421,17 @@ static void test_verify_tampered_nonce(void **state)
 	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
 }
 
+/* Recompute the response over the (altered) fields, as a client that
+ * really sent them would: each check is then tested on its own, not via
+ * the digest mismatch. */
+static enum auth_result consistent(struct auth_ctx *a, struct client *k)
+{
+	auth_response(k->alg, sl_cstr(k->ha1), k->c.nonce, k->c.nc, k->c.cnonce, k->c.qop,
+		      SL("REGISTER"), k->c.uri, k->resp);
+	k->c.response = sl_cstr(k->resp);
+	return verify(a, k, "secret", NOW);
+}
+
 static void test_verify_wrong_fields(void **state)
 {
 	struct auth_ctx *a = *state;
@@ -422,12 +457,16 @@ static void test_verify_wrong_fields(void **state)
 	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
 
 	client_new(a, &k, AUTH_SHA256, NOW, "secret", 1);
+	k.c.qop = SL("auth");
+	k.c.nc = SL("00000007");
+	assert_int_equal(consistent(a, &k), AUTH_OK);
+	client_new(a, &k, AUTH_SHA256, NOW, "secret", 1);
 	k.c.qop = SL("auth-int");
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 	k.c.qop = SL_NULL;
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 	k.c.qop = SL("AUTH");
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 
 	client_new(a, &k, AUTH_SHA256, NOW, "secret", 1);
 	k.c.scheme = SL("Basic");
@@ -435,15 +474,15 @@ static void test_verify_wrong_fields(void **state)
 
 	client_new(a, &k, AUTH_SHA256, NOW, "secret", 1);
 	k.c.nc = SL("1");
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 	k.c.nc = SL("0000000g");
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 	k.c.nc = SL("000000001");
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 
 	client_new(a, &k, AUTH_SHA256, NOW, "secret", 1);
 	k.c.cnonce = SL("");
-	assert_int_equal(verify(a, &k, "secret", NOW), AUTH_FAIL);
+	assert_int_equal(consistent(a, &k), AUTH_FAIL);
 
 	client_new(a, &k, AUTH_SHA256, NOW, "secret", 1);
 	k.c.response.len = 32;
@@ -603,6 +642,7 @@ int main(void)
 		T(test_verify_case_of_hex),
 		T(test_verify_wrong_password),
 		T(test_verify_unknown_user),
+		T(test_verify_unknown_user_fake_ha1),
 		T(test_verify_ha1_wrong_alg),
 		T(test_verify_replay),
 		T(test_verify_nc_window),
