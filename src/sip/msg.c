@@ -336,7 +336,7 @@ static void check_via(struct sip_msg *m, struct sip_perr *err)
 		int rc;
 
 		while ((rc = sip_list_next(h->value, &pos, &item)) == 1) {
-			if (++n > SIP_MAX_VIAS) {
+			if (++n > SIP_MAX_VIA_ENTRIES) {
 				fail(err, 400, "Too Many Via Entries");
 				return;
 			}

@@ -26,7 +26,8 @@ static void put_unfolded(struct obuf *b, sl_t v)
 }
 
 /*
- * One Via entry, normalised to "SIP/2.0/T host[:port];params".  For the
+ * One Via entry, normalised to "SIP/2.0/T host[:port];params" (white
+ * space and folding dropped).  For the
  * top entry answering 'src': received= when the sent-by host is not the
  * source address or rport was asked for, and a valueless rport gets the
  * source port.  An entry that does not parse is copied as is.
@@ -35,15 +36,20 @@ static void put_via(struct obuf *b, sl_t item, bool top, const struct sip_resp_s
 {
 	struct sip_via v;
 	bool stamp = top && src && src->ip, received;
-	size_t pos = 0;
-	sl_t n, val;
+	size_t pos = 0, i = 0;
+	sl_t n, val, name, version, transport;
 
 	if (sip_via_parse(item, &v) < 0) {
 		put_unfolded(b, sl_trim(item));
 		return;
 	}
 	received = stamp && (v.rport || !sl_caseeq(v.host, sl_cstr(src->ip)));
-	ob_str(b, "SIP/2.0/");
+	/* the protocol as sent: a SIP/7.0 request's 505 echoes SIP/7.0 */
+	(void)sip_via_protocol(v.entry, &i, &name, &version, &transport);
+	ob_sl(b, name);
+	ob_put(b, "/", 1);
+	ob_sl(b, version);
+	ob_put(b, "/", 1);
 	ob_sl(b, v.transport);
 	ob_put(b, " ", 1);
 	if (sl_chr(v.host, ':') >= 0) {
@@ -77,7 +83,7 @@ static void put_via(struct obuf *b, sl_t item, bool top, const struct sip_resp_s
 	}
 }
 
-/* One Via line per request Via header, at most SIP_MAX_VIAS entries. */
+/* One Via line per request Via header: all of them, in order (§8.2.6.2). */
 static void put_vias(struct obuf *b, const struct sip_msg *m, const struct sip_resp_src *src)
 {
 	unsigned n = 0;
@@ -87,7 +93,7 @@ static void put_vias(struct obuf *b, const struct sip_msg *m, const struct sip_r
 		unsigned here = 0;
 		sl_t item;
 
-		while (n < SIP_MAX_VIAS && sip_list_next(h->value, &pos, &item) == 1) {
+		while (n < SIP_MAX_VIA_ENTRIES && sip_list_next(h->value, &pos, &item) == 1) {
 			if (item.len == 0)
 				continue;
 			ob_str(b, here++ ? ", " : "Via: ");

@@ -13,6 +13,13 @@
 
 #include "sip/sip.h"
 
+/*
+ * Via entries accepted in one message.  Not SIP_MAX_VIAS (32): RFC 4475
+ * longreq, a valid message, carries 34, and §8.2.6.2 wants every one of
+ * them copied into the response.  Still bounded, like header lines.
+ */
+#define SIP_MAX_VIA_ENTRIES SIP_MAX_HEADERS
+
 /* Upper bound on URI parameters / headers looked at by sip_uri_eq: the
  * comparison is quadratic, so absurd URIs simply compare unequal. */
 #define SIP_URI_MAX_PARAMS 64
@@ -91,6 +98,9 @@ int sip_host_scan(sl_t s, size_t *i, sl_t *host, bool *v6);
 
 /* port = 1*5DIGIT <= 65535, starting at s.p[*i]; *i moves past it. */
 int sip_port_scan(sl_t s, size_t *i, uint16_t *port);
+
+/* sent-protocol of a Via entry from s.p[*i]; *i moves past it. */
+int sip_via_protocol(sl_t s, size_t *i, sl_t *name, sl_t *version, sl_t *transport);
 
 /* Header name (full or one-letter compact) to its full form, for lookups
  * of names that have no id of their own (Subject, Event, ...). */

@@ -134,7 +134,8 @@ static int parse_sip(struct sip_uri *u, sl_t r)
 		for (j = i; j < r.len && r.p[j] != '?'; j++)
 			;
 		u->params = sip_sub(r, i, j);
-		if (!span_ok(u->params, PARAM_EXTRA))
+		/* the tokenizer forgives a trailing ';', the URI grammar not */
+		if (!span_ok(u->params, PARAM_EXTRA) || r.p[j - 1] == ';')
 			return -1;
 		while ((rc = sip_param_next(u->params, &pos, &n, &v)) == 1)
 			;
@@ -266,8 +267,11 @@ int sip_naddr_parse(sl_t s, struct sip_naddr *na)
 		;
 	if (rc < 0)
 		return -1;
-	if (sip_param_get(na->params, "tag", &v) == 1)
+	if (sip_param_get(na->params, "tag", &v) == 1) {
+		if (v.len == 0)
+			return -1;  /* tag-param = "tag" EQUAL token */
 		na->tag = v;
+	}
 	return 0;
 }
 

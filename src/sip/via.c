@@ -1,7 +1,8 @@
 /*
  * via.c - one via-parm (§20.42, §25.1):
  *   sent-protocol LWS sent-by *( SEMI via-params )
- *   sent-protocol = "SIP" SLASH "2.0" SLASH transport, SLASH = SWS "/" SWS
+ *   sent-protocol = protocol-name SLASH protocol-version SLASH transport
+ *   SLASH = SWS "/" SWS
  *   sent-by = host [ COLON port ]
  */
 #include "sip/sip_int.h"
@@ -22,15 +23,22 @@ static size_t slash(sl_t s, size_t i)
 	return sip_skip_lws(s, i + 1);
 }
 
-static int sent_protocol(sl_t s, size_t *ip, sl_t *transport)
+/*
+ * Any protocol name and version are taken, not only SIP/2.0: a request of
+ * another version must still parse far enough to get its 505 (RFC 4475
+ * badvers has "SIP/7.0/UDP").
+ */
+int sip_via_protocol(sl_t s, size_t *ip, sl_t *name, sl_t *version, sl_t *transport)
 {
 	size_t i = *ip, j;
 
 	j = token_end(s, i);
-	if (!sl_caseeq_cstr(sip_sub(s, i, j), "SIP") || (i = slash(s, j)) == 0)
+	*name = sip_sub(s, i, j);
+	if (j == i || (i = slash(s, j)) == 0)
 		return -1;
 	j = token_end(s, i);
-	if (!sl_eq_cstr(sip_sub(s, i, j), "2.0") || (i = slash(s, j)) == 0)
+	*version = sip_sub(s, i, j);
+	if (j == i || (i = slash(s, j)) == 0)
 		return -1;
 	j = token_end(s, i);
 	if (j == i)
@@ -42,14 +50,14 @@ static int sent_protocol(sl_t s, size_t *ip, sl_t *transport)
 
 int sip_via_parse(sl_t entry, struct sip_via *v)
 {
-	sl_t s = sl_trim(entry), n, val;
+	sl_t s = sl_trim(entry), n, val, name, version;
 	size_t i = 0, j, pos = 0;
 	bool v6;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	v->entry = s;
-	if (sent_protocol(s, &i, &v->transport) < 0)
+	if (sip_via_protocol(s, &i, &name, &version, &v->transport) < 0)
 		return -1;
 	j = sip_skip_lws(s, i);
 	if (j == i || sip_host_scan(s, &j, &v->host, &v6) < 0)
