@@ -378,14 +378,22 @@ static bool txn_absorbed(struct req_ctx *x)
 	if (x->m->mid == SIP_M_ACK)
 		return true; /* ACK of a non-2xx final answer ends there */
 	if (x->m->mid == SIP_M_CANCEL) {
-		klen = txn_key(x->m, true, key);
-		if (klen && txn_find(w->txns, key, klen))
+		/* §9.2: the target has the same branch and another method;
+		 * ours are REGISTER and OPTIONS, and INVITE (answered 405). */
+		static const sl_t targets[] = { SL("REGISTER"), SL("INVITE"), SL("OPTIONS") };
+		bool found = false;
+
+		for (size_t i = 0; i < 3 && !found; i++) {
+			klen = txn_key(x->m, targets[i], key);
+			found = klen && txn_find(w->txns, key, klen);
+		}
+		if (found)
 			reply_simple(x, 200, "OK", NULL);
 		else
 			reply_simple(x, 481, "Call/Transaction Does Not Exist", NULL);
 		return true;
 	}
-	klen = txn_key(x->m, false, key);
+	klen = txn_key(x->m, SL_NULL, key);
 	if (!klen)
 		return false;
 	x->txn = txn_find(w->txns, key, klen);

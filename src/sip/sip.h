@@ -24,7 +24,7 @@
 
 #define SIP_MAX_MSG 65535      /* largest message accepted at all */
 #define SIP_MAX_HEADERS 128    /* header lines per message */
-#define SIP_MAX_VIAS 32        /* Via entries copied into a response */
+
 
 /* Header ids, assigned at parse time from full or compact names (§7.3.3). */
 enum sip_hdr_id {

@@ -70,18 +70,19 @@ static void key_put(char *key, size_t *len, sl_t s)
 	key[(*len)++] = '\0';
 }
 
-size_t txn_key(const struct sip_msg *m, bool for_cancel, char *key)
+size_t txn_key(const struct sip_msg *m, sl_t method, char *key)
 {
 	const struct sip_via *v = &m->via;
 	char port[8];
 	size_t len = 0;
 	int n;
-	bool cancel = m->mid == SIP_M_CANCEL && !for_cancel;
+
+	if (!method.p)
+		method = m->mid == SIP_M_ACK ? SL("INVITE") : m->method;
 
 	n = snprintf(port, sizeof(port), "%u", (unsigned)v->port);
 	if (v->branch.len > 7 && memcmp(v->branch.p, "z9hG4bK", 7) == 0) {
-		/* RFC 3261: branch + sent-by; ACK and the request it
-		 * acknowledges share a key, a CANCEL has its own. */
+		/* RFC 3261: branch + sent-by + method. */
 		key_put(key, &len, SL("3261"));
 		key_put(key, &len, v->branch);
 		key_put(key, &len, v->host);
@@ -100,7 +101,7 @@ size_t txn_key(const struct sip_msg *m, bool for_cancel, char *key)
 		key_put(key, &len, sl_make(cseq, (size_t)n));
 		key_put(key, &len, v->entry);
 	}
-	key_put(key, &len, cancel ? SL("CANCEL") : SL("-"));
+	key_put(key, &len, method);
 	return len == SIZE_MAX ? 0 : len;
 }
 

@@ -49,11 +49,13 @@ void txn_table_free(struct txn_table *t);
 /*
  * Build the matching key of request m into key[TXN_KEY_MAX] (the RFC 3261
  * branch rule when the top Via branch starts with z9hG4bK, the RFC 2543
- * rule otherwise).  'for_cancel' builds the key of the transaction a CANCEL
- * targets instead of the CANCEL's own.  Returns the length, or 0 when the
- * key does not fit (the request is then processed without a transaction).
+ * rule otherwise).  The key includes the method, ACK counting as INVITE
+ * (§17.2.3).  'method', when set, replaces the request's: a CANCEL looks
+ * for the transaction it targets with that transaction's method.  Returns
+ * the length, or 0 when the key does not fit (the request is then
+ * processed without a transaction).
  */
-size_t txn_key(const struct sip_msg *m, bool for_cancel, char *key);
+size_t txn_key(const struct sip_msg *m, sl_t method, char *key);
 
 struct txn *txn_find(struct txn_table *t, const char *key, size_t len);
 /* Insert a PENDING entry; NULL when the table is full or out of memory. */
