@@ -1,7 +1,8 @@
 # sipreg - a SIP registrar.  `make run` builds and serves; `make test` tests.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+# What every build needs, kept apart so `make CFLAGS=...` cannot drop it.
+SR_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -fno-strict-aliasing -pthread -Isrc
 LDLIBS  += -lsqlite3 -linih -lcrypto -pthread
 BUILD   ?= build
@@ -24,18 +25,18 @@ test-deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(SR_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libsipreg.a: $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/sipreg: $(BUILD)/obj/src/core/main.o $(BUILD)/libsipreg.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(SR_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsipreg.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsipreg.a $(LDLIBS) -lcmocka
+	$(CC) $(SR_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libsipreg.a $(LDLIBS) -lcmocka
 
 # Serve 127.0.0.1:5060 (UDP and TCP) from ./sipreg.db in the foreground.
 run: deps all

@@ -484,6 +484,15 @@ reply:
 	return REG_REPLY;
 }
 
+static enum reg_rc reply(struct obuf *resp, const struct reg_req *q, int status, const char *why)
+{
+	reg_reply_simple(resp, q, status, why);
+	if (status == 503)
+		ob_str(resp, "Retry-After: 5\r\n");
+	sip_resp_end(resp);
+	return REG_REPLY;
+}
+
 /* The AOR is busy committing: queue this request behind it. */
 static enum reg_rc park(struct reg_aor *a, const struct reg_req *q, sl_t user)
 {
@@ -506,41 +515,38 @@ static enum reg_rc save_contacts(struct reg *r, const struct reg_req *q, const c
 {
 	const struct sip_hdr *uah = sip_hdr_get(q->m, SIP_H_USER_AGENT);
 	struct stage_in in = { r, q, rc, uah ? uah->value : SL("") };
-	struct reg_stage *st;
+	struct reg_stage *st = NULL;
 	struct reg_shard *sh;
+	struct reg_aor *a;
 	uint64_t h;
 	enum reg_rc ret;
 
 	if (in.ua.len > UA_MAX)
 		in.ua.len = UA_MAX;
-	st = stage_new(r->cfg.max_contacts + REG_MAX_CONTACTS_REQ + 1);
-	if (!st)
-		goto oom;
 	sh = reg_shard_of(r, aor, aorlen, &h);
 	pthread_mutex_lock(&sh->lock);
-	st->shard = sh;
-	st->aor = reg_aor_get(sh, aor, aorlen, h);
-	if (!st->aor) {
+	a = reg_aor_get(sh, aor, aorlen, h);
+	if (a && a->busy) {
+		ret = park(a, q, user);
 		pthread_mutex_unlock(&sh->lock);
-		goto oom;
-	}
-	if (st->aor->busy) {
-		ret = park(st->aor, q, user);
-		pthread_mutex_unlock(&sh->lock);
-		stage_free(st);
 		if (ret == REG_PARKED)
 			return ret;
 		goto oom;
 	}
-	if (st->aor->nbindings > r->cfg.max_contacts + REG_MAX_CONTACTS_REQ) {
-		/* Loaded from a store written with a larger limit: stay bounded. */
+	/* A slot per current binding (there may be more than the limit when
+	 * it was lowered since they were stored) and per named contact. */
+	st = a ? stage_new(a->nbindings + rc->n + 1) : NULL;
+	if (!st) {
+		if (a)
+			reg_aor_maybe_free(sh, a);
 		pthread_mutex_unlock(&sh->lock);
-		stage_free(st);
 		goto oom;
 	}
+	st->shard = sh;
+	st->aor = a;
 	ret = stage_locked(st, &in, resp);
 	if (ret == REG_REPLY)
-		reg_aor_maybe_free(sh, st->aor);
+		reg_aor_maybe_free(sh, a);
 	pthread_mutex_unlock(&sh->lock);
 	if (ret == REG_REPLY)
 		stage_free(st);
@@ -550,10 +556,7 @@ static enum reg_rc save_contacts(struct reg *r, const struct reg_req *q, const c
 oom:
 	resp->len = 0;
 	resp->overflow = false;
-	reg_reply_simple(resp, q, 503, "Service Unavailable");
-	ob_str(resp, "Retry-After: 5\r\n");
-	sip_resp_end(resp);
-	return REG_REPLY;
+	return reply(resp, q, 503, "Service Unavailable");
 }
 
 /* A query (no Contact): list what is bound, change nothing. */
@@ -579,15 +582,6 @@ static enum reg_rc query(struct reg *r, const struct reg_req *q, const char *aor
 	}
 	pthread_mutex_unlock(&sh->lock);
 	reg_reply_date(resp, q->now);
-	sip_resp_end(resp);
-	return REG_REPLY;
-}
-
-static enum reg_rc reply(struct obuf *resp, const struct reg_req *q, int status, const char *why)
-{
-	reg_reply_simple(resp, q, status, why);
-	if (status == 503)
-		ob_str(resp, "Retry-After: 5\r\n");
 	sip_resp_end(resp);
 	return REG_REPLY;
 }
