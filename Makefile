@@ -46,7 +46,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: $(BUILD)/sipreg
-	@SIPREG_BIN=$(BUILD)/sipreg tests/integration/run.sh
+	@SIPREG=$(abspath $(BUILD)/sipreg) tests/integration/run.sh
 
 test: test-deps
 	@$(MAKE) --no-print-directory all unit
