@@ -151,7 +151,7 @@ int cfg_set(struct cfg *c, const char *key, const char *val, char *err, size_t e
 	if (!strcmp(key, "max-contacts"))
 		return set_uint(key, val, 1, 256, &c->max_contacts, err, errlen);
 	if (!strcmp(key, "nonce-ttl"))
-		return set_uint(key, val, 5, 86400, &c->nonce_ttl, err, errlen);
+		return set_uint(key, val, 1, 86400, &c->nonce_ttl, err, errlen);
 	if (!strcmp(key, "workers"))
 		return set_uint(key, val, 0, 64, &c->workers, err, errlen);
 	if (!strcmp(key, "tcp-max-connections"))

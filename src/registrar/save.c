@@ -628,16 +628,20 @@ enum reg_rc reg_save(struct reg *r, struct reg_thread *t, const struct reg_req *
 	const struct sip_msg *m = q->m;
 	struct req_contacts rc;
 	struct sip_uri ruri;
-	char aor[AOR_MAX];
+	char aor[AOR_MAX], realm[256];
 	size_t aorlen;
 	sl_t user = SL_NULL;
 	const char *why;
 	bool too_brief = false;
 
 	*stage = NULL;
-	if (sip_uri_parse(m->ruri, &ruri) < 0 || ruri.host.len == 0)
+	if (sip_uri_parse(m->ruri, &ruri) < 0 || ruri.host.len == 0 || ruri.host.len >= sizeof(realm))
 		return reply(resp, q, 400, "Bad Request-URI");
-	if (!admit(r, t, q, ruri.host, &user, resp))
+	/* The realm is the domain in lower case: HA1s were made with it,
+	 * whatever case a client writes the Request-URI in. */
+	for (size_t i = 0; i < ruri.host.len; i++)
+		realm[i] = (char)tolower((unsigned char)ruri.host.p[i]);
+	if (!admit(r, t, q, sl_make(realm, ruri.host.len), &user, resp))
 		return REG_REPLY;
 	if (check_aor(q, user, ruri.host, aor, &aorlen, resp) < 0)
 		return REG_REPLY;
