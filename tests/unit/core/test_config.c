@@ -185,7 +185,7 @@ static void test_set_errors(void **state)
 	expect_set_error("default-expires", "0");
 	expect_set_error("max-contacts", "0");
 	expect_set_error("max-contacts", "257");
-	expect_set_error("nonce-ttl", "4");
+	expect_set_error("nonce-ttl", "0");
 	expect_set_error("nonce-ttl", "86401");
 	expect_set_error("workers", "65");
 	expect_set_error("tcp-idle-timeout", "0");
