@@ -339,32 +339,28 @@ static int tcp_listen(struct tp_worker *tw, const struct tp_listen *l, char *err
 {
 	struct tcp_state *st = tcp_state(tw);
 	struct tcp_listener *tl;
-	int fd, one = 1;
+	int fd;
 
 	if (!st || st->nlis == TP_MAX_LISTEN) {
 		snprintf(err, errlen, "too many TCP listen addresses");
 		return -ENOMEM;
 	}
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	fd = tp_bind_socket(l, SOCK_STREAM);
+	if (fd < 0) {
+		errno = -fd;
 		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (l->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 || listen(fd, 1024) < 0)
-		goto fail;
+	}
 	tl = &st->lis[st->nlis];
 	tl->st = st;
 	tl->ev = (struct ev){ fd, listener_event, tl };
-	if (loop_add(tw->loop, &tl->ev, EPOLLIN) < 0)
+	if (listen(fd, 1024) < 0 || loop_add(tw->loop, &tl->ev, EPOLLIN) < 0) {
+		close(fd);
 		goto fail;
+	}
 	st->nlis++;
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on tcp:%s:%u: %s", l->host, l->port, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 	return -errno;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct tp_ops *ops[TP__COUNT] = { &tp_udp_ops, &tp_tcp_ops };
 
@@ -144,4 +145,23 @@ void tp_worker_free(struct tp_worker *tw)
 	for (int i = 0; i < TP__COUNT; i++)
 		if (tw->priv[i])
 			ops[i]->free(tw);
+}
+
+int tp_bind_socket(const struct tp_listen *l, int type)
+{
+	int fd, one = 1, err;
+
+	fd = socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }

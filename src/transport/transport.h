@@ -89,6 +89,10 @@ void tp_worker_tick(struct tp_worker *tw, int64_t now_ms);
 void tp_bound(struct tp_worker *tw, const struct tp_src *src, time_t until);
 void tp_worker_free(struct tp_worker *tw);
 
+/* For transports: a non-blocking socket of 'type' bound to l, with
+ * SO_REUSEPORT (one per worker) and IPV6_V6ONLY.  Returns the fd or -errno. */
+int tp_bind_socket(const struct tp_listen *l, int type);
+
 extern const struct tp_ops tp_udp_ops;
 extern const struct tp_ops tp_tcp_ops;
 

@@ -78,32 +78,29 @@ static int udp_listen(struct tp_worker *tw, const struct tp_listen *l, char *err
 {
 	struct udp_state *st = udp_state(tw);
 	struct udp_sock *s;
-	int fd, one = 1, rcvbuf = 4 << 20;
+	int fd, rcvbuf = 4 << 20;
 
 	if (!st || st->nsocks == TP_MAX_LISTEN) {
 		snprintf(err, errlen, "too many UDP listen addresses");
 		return -ENOMEM;
 	}
-	fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	fd = tp_bind_socket(l, SOCK_DGRAM);
+	if (fd < 0) {
+		errno = -fd;
 		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (l->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0)
-		goto fail;
 	s = &st->socks[st->nsocks];
 	s->tw = tw;
 	s->ev = (struct ev){ fd, udp_read, s };
-	if (loop_add(tw->loop, &s->ev, EPOLLIN) < 0)
+	if (loop_add(tw->loop, &s->ev, EPOLLIN) < 0) {
+		close(fd);
 		goto fail;
+	}
 	st->nsocks++;
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on udp:%s:%u: %s", l->host, l->port, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 	return -errno;
 }
 

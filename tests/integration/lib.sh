@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2119,SC2120
 # lib.sh - helpers for sipreg's integration tests.  Source it from a test:
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -63,8 +63,8 @@ _cleanup() {
 	done
 	if [ -n "$SERVER_PID" ]; then
 		kill -TERM "$SERVER_PID" 2>/dev/null
-		local i
-		for i in $(seq 1 30); do
+		local _
+		for _ in $(seq 1 30); do
 			kill -0 "$SERVER_PID" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -132,9 +132,12 @@ bindings() {
 
 # start_server [serve options...]: start sipreg on a fresh free port (UDP and
 # TCP on 127.0.0.1) with this test's db, wait until it answers OPTIONS.
-# Set LISTEN_EXTRA=(...) beforehand for extra --listen options.
+# LISTEN_EXTRA="--listen udp:[::1]:@PORT@" adds listeners (@PORT@ becomes
+# the chosen port); PORT_HOSTS
+# lists the hosts the port must be free on (default 127.0.0.1).
 start_server() {
-	PORT=$(free_port) || fail "no free port"
+	# shellcheck disable=SC2086
+	PORT=$(free_port ${PORT_HOSTS:-127.0.0.1}) || fail "no free port"
 	export PORT
 	SERVER_ARGS=("$@")
 	_launch_server
@@ -149,7 +152,7 @@ _launch_server() {
 	local listen=(--listen "udp:127.0.0.1:$PORT" --listen "tcp:127.0.0.1:$PORT")
 	if [ -n "${LISTEN_EXTRA:-}" ]; then
 		# shellcheck disable=SC2206
-		listen+=($LISTEN_EXTRA)
+		listen+=(${LISTEN_EXTRA//@PORT@/$PORT})
 	fi
 	echo "=== $(date +%T) start: $SIPREG serve --db $DB ${listen[*]} --domain $DOMAIN --log-level debug ${SERVER_ARGS[*]}" >>"$LOG"
 	"$SIPREG" serve --db "$DB" "${listen[@]}" --domain "$DOMAIN" --log-level debug \
@@ -160,8 +163,8 @@ _launch_server() {
 
 # wait_server HOST PORT [udp|tcp]: wait (10 s max) for a 200 to OPTIONS.
 wait_server() {
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		if [ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			wait "$SERVER_PID" 2>/dev/null
 			log "server exited early (status $?)"
@@ -180,10 +183,10 @@ _hp() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
 
 # stop_server [SIGNAL]: stop it (default TERM), wait; returns its exit status.
 stop_server() {
-	local sig=${1:-TERM} rc i
+	local sig=${1:-TERM} rc _
 	[ -n "$SERVER_PID" ] || return 0
 	kill -"$sig" "$SERVER_PID" 2>/dev/null
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -246,4 +249,102 @@ assert_grep() {
 
 assert_no_grep() {
 	! grep -Eq -- "$1" "$2" || fail "${3:-did not expect /$1/ in $2}"
+}
+
+# wait_for_grep PATTERN FILE SECONDS [PID]: poll until the extended regexp
+# matches in FILE; fails early when PID (if given) has exited.
+wait_for_grep() {
+	local pat=$1 file=$2 secs=$3 pid=${4:-} _
+	for _ in $(seq 1 $((secs * 5))); do
+		grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+			return 1
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# wait_pid PID SECONDS: wait for a background process to exit; 1 on timeout.
+wait_pid() {
+	local _
+	for _ in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# baresip_test udp|tcp: register alice with Debian's baresip (headless: only
+# g711 + account modules, no UI/audio modules, -s SIP trace), prove it from
+# baresip's own output and the binding store, then SIGTERM it and check
+# that it unregistered.  Uses the server's default digest algorithms.
+baresip_test() {
+	local tr=$1 bport bdir bpid
+	bport=$(free_port) || fail "no free port for baresip"
+	bdir="$T/baresip-$tr"
+	mkdir -p "$bdir"
+	cat >"$bdir/config" <<CFG
+poll_method		epoll
+sip_listen		127.0.0.1:$bport
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module_tmp		account.so
+CFG
+	echo "<sip:alice@$DOMAIN;transport=$tr>;auth_pass=secret;outbound=\"sip:127.0.0.1:$PORT;transport=$tr\";regint=600" >"$bdir/accounts"
+	# bounded by baresip's own -t (not timeout(1): it would signal baresip's
+	# process group a second time, and a second SIGTERM makes baresip quit
+	# without finishing its unregistration)
+	HOME="$bdir" baresip -f "$bdir" -s -t 45 >"$bdir/out.txt" 2>&1 </dev/null &
+	bpid=$!
+	EXTRA_PIDS+=("$bpid")
+	local ok="alice@$DOMAIN: \\{0/${tr^^}/v4\\} 200 OK"
+	if ! wait_for_grep "$ok" "$bdir/out.txt" 20 "$bpid"; then
+		tail -n 60 "$bdir/out.txt" >&2
+		fail "baresip ($tr) did not print a successful registration (/$ok/)"
+	fi
+	log "baresip ($tr): $(grep -E "$ok" "$bdir/out.txt" | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
+	# the challenge it saw offered MD5 only (compat rule for User-Agent baresip)
+	grep -a -q 'WWW-Authenticate:' "$bdir/out.txt" || fail "baresip trace shows no challenge"
+	if grep -a 'WWW-Authenticate:' "$bdir/out.txt" | grep -qi 'SHA-256'; then
+		fail "baresip was offered SHA-256; the compat rule should offer MD5 only"
+	fi
+	bindings alice@"$DOMAIN" >"$bdir/bindings.txt"
+	cat "$bdir/bindings.txt" >&2
+	grep -Eq "@127\\.0\\.0\\.1:$bport" "$bdir/bindings.txt" ||
+		fail "baresip's contact (127.0.0.1:$bport) not in 'sipreg bindings'"
+	if [ "$tr" = tcp ]; then
+		grep -Eiq "@127\\.0\\.0\\.1:${bport}[^ ]*transport=tcp" "$bdir/bindings.txt" ||
+			fail "baresip's TCP contact should carry transport=tcp"
+	fi
+	# graceful exit unregisters (Expires: 0 / expires=0)
+	kill -TERM "$bpid"
+	wait_pid "$bpid" 15 || fail "baresip did not exit on SIGTERM"
+	bindings alice@"$DOMAIN" >"$bdir/bindings-after.txt"
+	if grep -Eq "@127\\.0\\.0\\.1:$bport" "$bdir/bindings-after.txt"; then
+		tail -n 40 "$bdir/out.txt" >&2
+		fail "baresip's binding still present after it unregistered"
+	fi
+}
+
+# server_accepts [serve options...]: does the server start and answer with
+# these options?  (A throwaway instance on its own port and db; its stderr
+# goes to $T/probe.log.)
+server_accepts() {
+	local p pid ok=1 _
+	p=$(free_port) || return 1
+	"$SIPREG" serve --db "$T/probe.db" --listen "udp:127.0.0.1:$p" --domain "$DOMAIN" "$@" \
+		>>"$T/probe.log" 2>&1 </dev/null &
+	pid=$!
+	for _ in $(seq 1 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		if timeout 5 "$PY" "$IT_DIR/sipclient.py" wait "127.0.0.1:$p" --timeout 0.5 >/dev/null 2>&1; then
+			ok=0
+			break
+		fi
+	done
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return $ok
 }

@@ -56,7 +56,8 @@ for t in "$IT_DIR"/test_*.sh; do
 		why=""
 		[ $rc -eq 124 ] && why=" (timed out after ${TEST_TIMEOUT}s)"
 		printf 'FAIL %-36s %3ss  exit %d%s\n' "$name" "$dt" "$rc" "$why"
-		tail -n "${FAIL_LINES:-25}" "$LOGDIR/$name.log" | sed 's/^/    | /'
+		grep -a -m 3 '^FAIL:' "$LOGDIR/$name.log" | sed 's/^/    > /'
+		tail -n "${FAIL_LINES:-20}" "$LOGDIR/$name.log" | sed 's/^/    | /'
 	fi
 done
 echo "----"

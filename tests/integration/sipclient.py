@@ -507,8 +507,16 @@ def bindings(aor=None):
         f = ln.split()
         if len(f) < 2:
             continue
-        m = re.search(r'\bexpires=(\d+)', ln)
-        res.append({'aor': f[0], 'contact': f[1].strip('<>'),
+        m = re.search(r'\sexpires=(\d+)', ln)
+        rest = ln.split(None, 1)[1].strip()
+        if m:
+            rest = rest[:rest.find(' expires=')] if ' expires=' in rest else rest
+        lt = rest.find('<')
+        if lt >= 0 and '>' in rest[lt:]:
+            contact = rest[lt + 1:rest.index('>', lt)]     # name-addr, display name allowed
+        else:
+            contact = rest.split()[0]
+        res.append({'aor': f[0], 'contact': contact,
                     'expires': int(m.group(1)) if m else None, 'line': ln})
     return res
 
