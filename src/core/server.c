@@ -342,6 +342,22 @@ static bool body_must_handle(const struct sip_msg *m)
 
 #define ALLOW "Allow: REGISTER, OPTIONS\r\n"
 
+static bool require_refused(struct req_ctx *x)
+{
+	char extra[600];
+	struct obuf b;
+
+	ob_init(&b, extra, sizeof(extra) - 3);
+	ob_str(&b, "Unsupported: ");
+	if (sip_require_list(x->m, &b) == 0)
+		return false;
+	if (b.overflow)
+		b.len = b.cap; /* a cut list still says "no" */
+	memcpy(extra + b.len, "\r\n", 3);
+	reply_simple(x, 420, "Bad Extension", extra);
+	return true;
+}
+
 static void do_method(struct req_ctx *x)
 {
 	const struct sip_msg *m = x->m;
@@ -351,6 +367,10 @@ static void do_method(struct req_ctx *x)
 		reply_simple(x, 416, "Unsupported URI Scheme", NULL);
 		return;
 	}
+	/* §8.2.2.3 for methods other than REGISTER, whose check comes in
+	 * §10.3's order, after the domain. */
+	if (m->mid != SIP_M_REGISTER && require_refused(x))
+		return;
 	switch (m->mid) {
 	case SIP_M_REGISTER:
 		if (body_must_handle(m))
@@ -644,6 +664,9 @@ static int start(struct server *s, char *err, size_t errlen)
 	const struct cfg *c = s->cfg;
 	struct reg_cfg rc = reg_cfg_of(c);
 
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (tp_check_free(&c->listen[i], err, errlen) < 0)
+			return -1;
 	s->store = store_open(c->db, err, errlen);
 	if (!s->store)
 		return -1;

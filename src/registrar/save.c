@@ -45,28 +45,6 @@ static int domain_served(const struct reg *r, struct reg_thread *t, sl_t host)
 	return 0;
 }
 
-/* Require (§10.3 step 2 via §8.2.2.3): we support no extension yet. */
-static bool require_unsupported(const struct sip_msg *m, struct obuf *unsup)
-{
-	const struct sip_hdr *h;
-	bool any = false;
-
-	for (h = sip_hdr_get(m, SIP_H_REQUIRE); h; h = sip_hdr_next(m, h)) {
-		size_t pos = 0;
-		sl_t opt;
-
-		while (sip_list_next(h->value, &pos, &opt) == 1) {
-			if (opt.len == 0)
-				continue;
-			if (any)
-				ob_str(unsup, ", ");
-			ob_sl(unsup, opt);
-			any = true;
-		}
-	}
-	return any;
-}
-
 /* Authentication --------------------------------------------------------- */
 
 enum { REG_AUTH_NONE = -1, REG_AUTH_STORE = -2 };
@@ -600,7 +578,7 @@ static bool admit(struct reg *r, struct reg_thread *t, const struct reg_req *q, 
 		return false;
 	}
 	ob_init(&u, unsup, sizeof(unsup));
-	if (require_unsupported(q->m, &u)) {
+	if (sip_require_list(q->m, &u)) {
 		reg_reply_simple(resp, q, 420, "Bad Extension");
 		ob_str(resp, "Unsupported: ");
 		ob_put(resp, unsup, u.len);

@@ -228,3 +228,22 @@ enum sip_method sip_method_id(sl_t m)
 			return methods[i].id;
 	return SIP_M_OTHER;
 }
+
+size_t sip_require_list(const struct sip_msg *m, struct obuf *b)
+{
+	size_t n = 0;
+
+	for (const struct sip_hdr *h = sip_hdr_get(m, SIP_H_REQUIRE); h; h = sip_hdr_next(m, h)) {
+		size_t pos = 0;
+		sl_t opt;
+
+		while (sip_list_next(h->value, &pos, &opt) == 1) {
+			if (opt.len == 0)
+				continue;
+			if (n++)
+				ob_str(b, ", ");
+			ob_sl(b, opt);
+		}
+	}
+	return n;
+}

@@ -215,6 +215,13 @@ int sip_qvalue_parse(sl_t s, int *thousandths);
 
 enum sip_method sip_method_id(sl_t m);
 
+/*
+ * Write the option tags of every Require header, comma-separated, into b
+ * (for an Unsupported header: sipreg supports no extension that a client
+ * may require yet).  Returns how many there were.
+ */
+size_t sip_require_list(const struct sip_msg *m, struct obuf *b);
+
 /* Response building ----------------------------------------------------- */
 
 /*

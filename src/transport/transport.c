@@ -165,3 +165,25 @@ int tp_bind_socket(const struct tp_listen *l, int type)
 	}
 	return fd;
 }
+
+int tp_check_free(const struct tp_listen *l, char *err, size_t errlen)
+{
+	int type = l->proto == TP_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int fd = socket(l->addr.ss_family, type | SOCK_CLOEXEC, 0), one = 1, rc = 0;
+
+	if (fd < 0)
+		return 0; /* the real bind will report it */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on %s:%s%s%s:%u: %s%s", tp_proto_name(l->proto),
+			 l->addr.ss_family == AF_INET6 ? "[" : "", l->host,
+			 l->addr.ss_family == AF_INET6 ? "]" : "", l->port, strerror(errno),
+			 errno == EADDRINUSE ? " (is another sipreg or SIP server running?)" : "");
+	}
+	close(fd);
+	return rc;
+}

@@ -93,6 +93,13 @@ void tp_worker_free(struct tp_worker *tw);
  * SO_REUSEPORT (one per worker) and IPV6_V6ONLY.  Returns the fd or -errno. */
 int tp_bind_socket(const struct tp_listen *l, int type);
 
+/*
+ * Fail with a clear message when another process already listens on l:
+ * SO_REUSEPORT would otherwise let a second sipreg share the port
+ * silently.  Binds a socket without it, then closes it.
+ */
+int tp_check_free(const struct tp_listen *l, char *err, size_t errlen);
+
 extern const struct tp_ops tp_udp_ops;
 extern const struct tp_ops tp_tcp_ops;
 

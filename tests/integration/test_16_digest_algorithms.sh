@@ -58,13 +58,15 @@ m = reg.register_msg(['<sip:alice@127.0.0.1:6404>'], 600,
                      auth=authorization(bad, 'alice', 'secret', 'REGISTER', 'sip:example.com'))
 r = cc.request(m)
 expect(r is not None and r.status != 200, 'wrong realm must not succeed', r)
-# the digest uri must be the Request-URI (RFC 7616 3.4.6)
+# The digest uri is not compared with the Request-URI (README: SIPp puts
+# the server's address there); the response is still bound to our fresh
+# nonce, its single-use nc, the realm and the method.
 r = cc.request(reg.register_msg(['<sip:alice@127.0.0.1:6405>'], 600))
 ch = reg.pick_challenge(r)
 m = reg.register_msg(['<sip:alice@127.0.0.1:6405>'], 600,
-                     auth=authorization(ch, 'alice', 'secret', 'REGISTER', 'sip:other.example.net'))
+                     auth=authorization(ch, 'alice', 'secret', 'REGISTER', 'sip:127.0.0.1:5060'))
 r = cc.request(m)
-expect(r is not None and r.status != 200, 'digest computed for uri=sip:other.example.net must not succeed', r)
+expect(r is not None and r.status == 200, 'digest with uri=<server address> (as SIPp sends) -> 200', r)
 # qop=auth without cnonce / nc is malformed
 r = cc.request(reg.register_msg(['<sip:alice@127.0.0.1:6406>'], 600))
 ch = reg.pick_challenge(r)
@@ -75,7 +77,7 @@ expect(r is not None and r.status in (400, 401, 403), 'qop=auth without nc -> 40
 no_cnonce = re.sub(r', cnonce="[^"]*"', '', au)
 r = cc.request(reg.register_msg(['<sip:alice@127.0.0.1:6406>'], 600, auth=no_cnonce))
 expect(r is not None and r.status in (400, 401, 403), 'qop=auth without cnonce -> 400/401', r)
-for u in (6403, 6404, 6405, 6406):
+for u in (6403, 6404, 6406):
     expect(not contact_in('sip:alice@127.0.0.1:%d' % u, bindings()), 'no binding from refused digest (%d)' % u)
 PY
 stop_server
