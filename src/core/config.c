@@ -103,12 +103,16 @@ static int add_domain(struct cfg *c, const char *val, char *err, size_t errlen)
 
 static int add_listen(struct cfg *c, const char *val, char *err, size_t errlen)
 {
+	char why[256];
+
 	if (c->nlisten == TP_MAX_LISTEN) {
 		snprintf(err, errlen, "listen: at most %d addresses", TP_MAX_LISTEN);
 		return -1;
 	}
-	if (tp_listen_parse(val, &c->listen[c->nlisten], err, errlen) < 0)
+	if (tp_listen_parse(val, &c->listen[c->nlisten], why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "listen: %s", why);
 		return -1;
+	}
 	c->nlisten++;
 	return 0;
 }
