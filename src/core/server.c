@@ -630,19 +630,25 @@ static void shutdown_workers(struct server *s)
 			log_warn("cannot wake worker %u", i);
 	for (unsigned i = 0; i < s->nworkers; i++)
 		pthread_join(s->workers[i].thread, NULL);
-	/* Let the writer finish what it holds; answer those requests. */
+	/* Let the writer finish what it holds and answer those requests.
+	 * Answering one may hand its waiters to another worker's inbox, so
+	 * drain until every inbox stays empty; waiters are not run again. */
 	store_writer_stop(s->store);
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		struct worker *w = &s->workers[i];
-		struct inbox_node *n = w->inbox_head, *next;
+	for (bool any = true; any;) {
+		any = false;
+		for (unsigned i = 0; i < s->nworkers; i++) {
+			struct worker *w = &s->workers[i];
+			struct inbox_node *n = w->inbox_head, *next;
 
-		w->inbox_head = w->inbox_tail = NULL;
-		for (; n; n = next) {
-			next = n->next;
-			if (n->kind == INBOX_COMMITTED)
-				on_committed(w, container_of(n, struct pending, node));
-			else
-				free(container_of(n, struct parked, node));
+			w->inbox_head = w->inbox_tail = NULL;
+			for (; n; n = next) {
+				any = true;
+				next = n->next;
+				if (n->kind == INBOX_COMMITTED)
+					on_committed(w, container_of(n, struct pending, node));
+				else
+					free(container_of(n, struct parked, node));
+			}
 		}
 	}
 }
