@@ -162,6 +162,19 @@ static uint32_t grant(const struct reg *r, const struct sip_msg *m, const struct
 	return e > r->cfg.max_expires ? r->cfg.max_expires : e;
 }
 
+/* A contact is stored and echoed: no NUL or other control bytes in it
+ * (line breaks of folding are turned into spaces by contact_text). */
+static bool contact_clean(sl_t s)
+{
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 static const char *parse_contacts(const struct reg *r, const struct sip_msg *m,
 				  struct req_contacts *rc, bool *too_brief)
 {
@@ -188,7 +201,7 @@ static const char *parse_contacts(const struct reg *r, const struct sip_msg *m,
 			if (item.len > REG_MAX_CONTACT_LEN)
 				return "Contact Too Long";
 			c = &rc->c[rc->n];
-			if (sip_naddr_parse(item, &c->na) < 0)
+			if (!contact_clean(item) || sip_naddr_parse(item, &c->na) < 0)
 				return "Bad Contact Header";
 			if (sip_param_get(c->na.params, "q", &qv) == 1 && sip_qvalue_parse(qv, &q) < 0)
 				return "Bad q Value in Contact";
@@ -209,7 +222,27 @@ static const char *parse_contacts(const struct reg *r, const struct sip_msg *m,
 	return NULL;
 }
 
-/* The stored form of a contact: as received, minus its expires param. */
+/* Every run of CR/LF and the white space around it becomes one space, so
+ * that nothing we echo can break a header line. */
+static size_t unfold(char *p, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		if (p[i] != '\r' && p[i] != '\n') {
+			p[o++] = p[i++];
+			continue;
+		}
+		while (o && (p[o - 1] == ' ' || p[o - 1] == '\t'))
+			o--;
+		while (i < len && (p[i] == '\r' || p[i] == '\n' || p[i] == ' ' || p[i] == '\t'))
+			i++;
+		p[o++] = ' ';
+	}
+	return o;
+}
+
+/* The stored form of a contact: as received, unfolded, minus its expires param. */
 static size_t contact_text(const struct sip_naddr *na, char *out, size_t cap)
 {
 	struct obuf b;
@@ -229,7 +262,7 @@ static size_t contact_text(const struct sip_naddr *na, char *out, size_t cap)
 			ob_sl(&b, val);
 		}
 	}
-	return b.overflow ? 0 : b.len;
+	return b.overflow ? 0 : unfold(out, b.len);
 }
 
 /* Staging ------------------------------------------------------------------ */
