@@ -242,7 +242,10 @@ size_t sip_require_list(const struct sip_msg *m, struct obuf *b)
 				continue;
 			if (n++)
 				ob_str(b, ", ");
-			ob_sl(b, opt);
+			/* echoed into Unsupported: only token characters */
+			for (size_t i = 0; i < opt.len; i++)
+				if (sip_c_token((unsigned char)opt.p[i]))
+					ob_put(b, &opt.p[i], 1);
 		}
 	}
 	return n;

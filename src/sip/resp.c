@@ -129,9 +129,16 @@ void sip_resp_begin(struct obuf *b, const struct sip_msg *m, int status, const c
 	if ((h = sip_hdr_get(m, SIP_H_TO))) {
 		struct sip_naddr to;
 
-		put_hdr(b, "To", h);
 		/* re-parsed here so a To that failed to parse gets no tag */
-		if (to_tag.len && sip_naddr_parse(h->value, &to) == 0 && to.tag.len == 0) {
+		bool tag = to_tag.len && sip_naddr_parse(h->value, &to) == 0 && to.tag.len == 0;
+		sl_t v = sl_trim(h->value);
+
+		/* "<sip:a@b>;" + ";tag=x" would not parse: drop the empty param */
+		while (tag && v.len && (v.p[v.len - 1] == ';' || sip_c_lws((unsigned char)v.p[v.len - 1])))
+			v.len--;
+		ob_str(b, "To: ");
+		put_unfolded(b, v);
+		if (tag) {
 			ob_str(b, ";tag=");
 			ob_sl(b, to_tag);
 		}
