@@ -142,20 +142,28 @@ static void send_resp(struct worker *w, const struct tp_src *dst, const char *bu
 	}
 }
 
-/* Send, and remember the answer for retransmissions (Timer J). */
-static void finish_txn(struct worker *w, struct txn *x, const struct tp_src *dst, const char *buf,
-		       size_t len)
+/*
+ * Send, and remember the answer for retransmissions (Timer J).  A response
+ * that did not fit its buffer is not sent; the transaction still ends, so
+ * retransmissions are absorbed rather than processed again.
+ */
+static void finish_txn(struct worker *w, struct txn *x, const struct tp_src *dst,
+		       const struct obuf *b)
 {
-	if (log_get_level() >= LOG_DEBUG) {
-		char where[96];
-		const char *eol = memchr(buf, '\r', len);
+	if (b->overflow) {
+		log_rl(LOG_RL_SEND, "a response did not fit in %zu bytes; not sent", b->cap);
+	} else {
+		if (log_get_level() >= LOG_DEBUG) {
+			char where[96];
+			const char *eol = memchr(b->p, '\r', b->len);
 
-		tp_src_text(dst, where, sizeof(where));
-		log_debug("sent '%.*s' to %s", eol ? (int)(eol - buf) : 0, buf, where);
+			tp_src_text(dst, where, sizeof(where));
+			log_debug("sent '%.*s' to %s", eol ? (int)(eol - b->p) : 0, b->p, where);
+		}
+		send_resp(w, dst, b->p, b->len);
 	}
-	send_resp(w, dst, buf, len);
 	if (x)
-		txn_complete(w->txns, x, buf, len, loop_now_ms(),
+		txn_complete(w->txns, x, b->p, b->overflow ? 0 : b->len, loop_now_ms(),
 			     dst->proto == TP_UDP ? TXN_TIMER_J_MS : 0);
 }
 
@@ -205,8 +213,7 @@ static void reply_simple(struct req_ctx *x, int status, const char *reason, cons
 	if (extra)
 		ob_str(&b, extra);
 	sip_resp_end(&b);
-	if (!b.overflow)
-		finish_txn(x->w, x->txn, &x->dst, b.p, b.len);
+	finish_txn(x->w, x->txn, &x->dst, &b);
 }
 
 /* REGISTER ------------------------------------------------------------------ */
@@ -240,6 +247,33 @@ static struct reg_waiter *park_cb(void *arg, sl_t user)
 	return &pk->wt;
 }
 
+/* The store has answered: install or discard, respond, wake the waiters. */
+static void settle(struct worker *w, struct pending *p)
+{
+	struct reg_waiter *wt, *next;
+	struct obuf b;
+
+	ob_init(&b, w->resp, sizeof(w->resp));
+	reg_finish(w->srv->reg, p->stage, p->sreq.result, &b, &wt);
+	if (p->sreq.result < 0)
+		log_rl(LOG_RL_STORE, "store commit failed (%s): answered 503", strerror(-p->sreq.result));
+	else if (p->dst.proto == TP_TCP && p->bound_until)
+		tp_bound(&w->tp, &p->dst, p->bound_until);
+	finish_txn(w, p->txn, &p->dst, &b);
+	for (; wt; wt = next) {
+		struct parked *pk = container_of(wt, struct parked, wt);
+
+		next = wt->next;
+		inbox_push(pk->w, &pk->node);
+	}
+}
+
+static void on_committed(struct worker *w, struct pending *p)
+{
+	settle(w, p);
+	free(p);
+}
+
 static void do_register(struct req_ctx *x, const struct parked *pk)
 {
 	struct worker *w = x->w;
@@ -265,8 +299,7 @@ static void do_register(struct req_ctx *x, const struct parked *pk)
 	ob_init(&b, w->resp, sizeof(w->resp));
 	switch (reg_save(s->reg, &w->rt, &q, &b, &st)) {
 	case REG_REPLY:
-		if (!b.overflow)
-			finish_txn(w, x->txn, &x->dst, b.p, b.len);
+		finish_txn(w, x->txn, &x->dst, &b);
 		return;
 	case REG_PARKED:
 		return;
@@ -275,7 +308,11 @@ static void do_register(struct req_ctx *x, const struct parked *pk)
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		reg_finish(s->reg, st, -ENOMEM, &b, &(struct reg_waiter *){ NULL });
+		/* Answer 503 and wake the waiters as a failed commit would. */
+		struct pending failed = { .sreq.result = -ENOMEM, .w = w, .dst = x->dst,
+					  .txn = x->txn, .stage = st };
+
+		settle(w, &failed);
 		return;
 	}
 	p->w = w;
@@ -288,29 +325,6 @@ static void do_register(struct req_ctx *x, const struct parked *pk)
 	p->sreq.nchanges = n;
 	p->sreq.done = commit_done;
 	store_submit(s->store, &p->sreq);
-}
-
-/* The store has answered: install or discard, respond, wake the waiters. */
-static void on_committed(struct worker *w, struct pending *p)
-{
-	struct reg_waiter *wt, *next;
-	struct obuf b;
-
-	ob_init(&b, w->resp, sizeof(w->resp));
-	reg_finish(w->srv->reg, p->stage, p->sreq.result, &b, &wt);
-	if (p->sreq.result < 0)
-		log_rl(LOG_RL_STORE, "store commit failed (%s): answered 503", strerror(-p->sreq.result));
-	else if (p->dst.proto == TP_TCP && p->bound_until)
-		tp_bound(&w->tp, &p->dst, p->bound_until);
-	if (!b.overflow)
-		finish_txn(w, p->txn, &p->dst, b.p, b.len);
-	for (; wt; wt = next) {
-		struct parked *pk = container_of(wt, struct parked, wt);
-
-		next = wt->next;
-		inbox_push(pk->w, &pk->node);
-	}
-	free(p);
 }
 
 /* Body handling (§8.2.3): a REGISTER's body is ignored unless it says it
@@ -418,7 +432,7 @@ static bool txn_absorbed(struct req_ctx *x)
 		return false;
 	x->txn = txn_find(w->txns, key, klen);
 	if (x->txn) {
-		if (x->txn->state == TXN_COMPLETED)
+		if (x->txn->state == TXN_COMPLETED && x->txn->resp_len)
 			send_resp(w, &x->dst, x->txn->resp, x->txn->resp_len);
 		return true; /* or still waiting for the store: absorbed */
 	}
