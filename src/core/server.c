@@ -465,6 +465,14 @@ static void on_message(void *ctx, const char *buf, size_t len, const struct tp_s
 	struct sip_perr err = { 0, NULL };
 	struct req_ctx x;
 
+	if (src->frame_status) {
+		/* The stream could not be framed: answer from the head if it
+		 * names where to (the connection closes after). */
+		sip_msg_parse(&m, buf, len, true, &err);
+		err = (struct sip_perr){ src->frame_status, src->frame_reason };
+		on_parse_error(w, &m, src, &err);
+		return;
+	}
 	if (sip_msg_parse(&m, buf, len, src->proto == TP_TCP, &err) < 0) {
 		on_parse_error(w, &m, src, &err);
 		return;

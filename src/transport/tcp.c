@@ -182,6 +182,8 @@ static void conn_frames(struct tcp_conn *c, int64_t now)
 		if (rc < 0) {
 			/* Let the server answer what it can (400/513), then close. */
 			c->close_after_write = true;
+			src.frame_status = err.status;
+			src.frame_reason = err.reason;
 			tw->on_msg(tw->ctx, c->in + off + skip, c->in_len - off - skip, &src);
 			off = c->in_len;
 			break;

@@ -43,6 +43,11 @@ struct tp_src {
 	uint64_t conn_id;               /* TCP connection, 0 for UDP */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
+	/* Set when a stream could not be framed (400 bad Content-Length, 513
+	 * too large): the bytes are the start of that message, handed over
+	 * so the server can answer with this status before the close. */
+	int frame_status;
+	const char *frame_reason;
 };
 
 struct tp_limits {
