@@ -620,8 +620,9 @@ static void log_listening(const struct cfg *c)
 
 /*
  * The main thread waits for a signal, and once a second drops expired
- * bindings from memory (popping heaps, no scan) and every 30 s from the
- * store (by the expires index).
+ * bindings from memory (popping heaps, no scan) and asks the store's
+ * writer to delete them too (by the expires index, in bounded chunks
+ * between commits).
  */
 static void main_loop(struct server *s, const sigset_t *set)
 {
@@ -637,8 +638,8 @@ static void main_loop(struct server *s, const sigset_t *set)
 			return;
 		}
 		reg_expire(s->reg, now);
-		if (++ticks % 30 == 0 && store_purge_expired(s->store, now) < 0)
-			log_rl(LOG_RL_STORE, "could not purge expired bindings from the store; will retry");
+		if (++ticks % 5 == 0)
+			store_purge_request(s->store, now);
 	}
 }
 

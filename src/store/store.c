@@ -41,6 +41,7 @@ struct store {
 	struct store_conn *wconn;
 	atomic_uint_fast64_t nbatches;
 	atomic_uint_fast64_t nreqs;
+	atomic_int_least64_t purge_before;  /* writer: purge rows expired by then; 0 none */
 };
 
 struct store_reader {
@@ -150,12 +151,12 @@ void store_close(struct store *s)
  * Returns 0 once stopping with an empty queue: from then on store_submit
  * refuses, decided under the same lock so no request is stranded.
  */
-static size_t store_take(struct store *s, struct store_req **batch)
+static size_t store_take(struct store *s, struct store_req **batch, bool *stop)
 {
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->qlock);
-	while (!s->qhead && !s->stopping)
+	while (!s->qhead && !s->stopping && !atomic_load(&s->purge_before))
 		pthread_cond_wait(&s->qcond, &s->qlock);
 	while (s->qhead && n < STORE_BATCH_MAX) {
 		batch[n++] = s->qhead;
@@ -163,10 +164,34 @@ static size_t store_take(struct store *s, struct store_req **batch)
 	}
 	if (!s->qhead)
 		s->qtail = &s->qhead;
-	if (!n)
+	*stop = !n && s->stopping;
+	if (*stop)
 		s->running = false;
 	pthread_mutex_unlock(&s->qlock);
 	return n;
+}
+
+/* One bounded purge chunk, between batches; done when a chunk comes short. */
+static void store_purge_step(struct store *s)
+{
+	int64_t before = atomic_load(&s->purge_before);
+	int n;
+
+	if (!before)
+		return;
+	n = s->ops->purge(s->wconn, before, STORE_PURGE_CHUNK);
+	if (n < 0)
+		log_rl(LOG_RL_STORE, "store: purging expired bindings failed; will retry");
+	if (n < STORE_PURGE_CHUNK)
+		atomic_compare_exchange_strong(&s->purge_before, &before, 0);
+}
+
+void store_purge_request(struct store *s, int64_t now)
+{
+	pthread_mutex_lock(&s->qlock);
+	atomic_store(&s->purge_before, now);
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
 }
 
 /*
@@ -197,10 +222,17 @@ static void *store_writer_main(void *arg)
 {
 	struct store *s = arg;
 	struct store_req *batch[STORE_BATCH_MAX];
+	bool stop;
 	size_t n;
 
-	while ((n = store_take(s, batch)) > 0)
-		store_run_batch(s, batch, n);
+	for (;;) {
+		n = store_take(s, batch, &stop);
+		if (stop)
+			break;
+		if (n)
+			store_run_batch(s, batch, n);
+		store_purge_step(s);
+	}
 	return NULL;
 }
 
@@ -344,12 +376,17 @@ int store_max_binding_id(struct store *s, int64_t *out)
 
 int store_purge_expired(struct store *s, int64_t now)
 {
-	int ret;
+	int total = 0, n;
 
-	pthread_mutex_lock(&s->lock);
-	ret = s->ops->purge(s->main, now);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	do {
+		pthread_mutex_lock(&s->lock);
+		n = s->ops->purge(s->main, now, STORE_PURGE_CHUNK);
+		pthread_mutex_unlock(&s->lock);
+		if (n < 0)
+			return n;
+		total += n;
+	} while (n == STORE_PURGE_CHUNK);
+	return total;
 }
 
 /* ---- subscribers ---- */

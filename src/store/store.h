@@ -85,8 +85,15 @@ int store_load_bindings(struct store *s, int64_t now, store_binding_cb cb, void 
 int store_list_bindings(struct store *s, const char *aor, int64_t now, store_binding_cb cb, void *arg);
 /* Largest binding id present (0 when none). */
 int store_max_binding_id(struct store *s, int64_t *out);
-/* Delete bindings with expires <= now, by index (no table scan). Returns count or <0. */
+/* Delete bindings with expires <= now, by index (no table scan), in
+ * bounded transactions.  Returns the count or <0.  Synchronous. */
 int store_purge_expired(struct store *s, int64_t now);
+/*
+ * Ask the writer thread to purge bindings with expires <= now, a bounded
+ * chunk between its batches until none are left: a million bindings
+ * expiring at once never stall the commits of live registrations.
+ */
+void store_purge_request(struct store *s, int64_t now);
 
 /* Subscribers.  user/domain are the AOR parts ("alice", "example.com"). */
 int store_user_put(struct store *s, const char *user, const char *domain,

@@ -22,6 +22,8 @@
 #define STORE_DOMAIN_MAX 255
 /* Requests the writer takes per transaction; the rest wait for the next. */
 #define STORE_BATCH_MAX 1024
+/* Expired rows deleted per purge transaction. */
+#define STORE_PURGE_CHUNK 1000
 
 /* What a connection is for decides its set-up and prepared statements. */
 enum store_conn_kind {
@@ -59,7 +61,8 @@ struct store_ops {
 	int (*list)(struct store_conn *c, const char *aor, int64_t now,
 		    store_binding_cb cb, void *arg);
 	int (*max_id)(struct store_conn *c, int64_t *out);
-	int (*purge)(struct store_conn *c, int64_t now);   /* count deleted */
+	/* Delete at most limit expired rows; returns the count deleted. */
+	int (*purge)(struct store_conn *c, int64_t now, int limit);
 
 	int (*user_put)(struct store_conn *c, const char *user, const char *domain,
 			const char *ha1_md5, const char *ha1_sha256);

@@ -61,8 +61,10 @@ static const struct {
 	[SQ_LIST_ALL] = { "SELECT " SQ_COLS " FROM bindings WHERE expires > ?1"
 			  " ORDER BY aor, id", K_MAIN },
 	[SQ_MAX_ID] = { "SELECT coalesce(max(id), 0) FROM bindings", K_MAIN },
-	/* A range on the expires index: never a table scan. */
-	[SQ_PURGE] = { "DELETE FROM bindings WHERE expires <= ?1", K_MAIN },
+	/* A range on the expires index, never a table scan; bounded, so one
+	 * purge never holds the write lock long enough to delay commits. */
+	[SQ_PURGE] = { "DELETE FROM bindings WHERE id IN (SELECT id FROM bindings"
+		       " WHERE expires <= ?1 ORDER BY expires LIMIT ?2)", K_MAIN | K_WRITER },
 	[SQ_USER_PUT] = { "INSERT OR REPLACE INTO users(user, domain, ha1_md5, ha1_sha256)"
 			  " VALUES (?1, ?2, ?3, ?4)", K_MAIN },
 	[SQ_USER_DEL] = { "DELETE FROM users WHERE user = ?1 AND domain = ?2", K_MAIN },
@@ -487,10 +489,11 @@ static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, 
 	return ret;
 }
 
-static int sq_purge(struct store_conn *sc, int64_t now)
+static int sq_purge(struct store_conn *sc, int64_t now, int limit)
 {
 	struct sq_conn *c = sq_of(sc);
-	int ret = sq_exec(c, SQ_PURGE, sqlite3_bind_int64(c->st[SQ_PURGE], 1, now));
+	int ret = sq_exec(c, SQ_PURGE, sqlite3_bind_int64(c->st[SQ_PURGE], 1, now) |
+				       sqlite3_bind_int(c->st[SQ_PURGE], 2, limit));
 
 	return ret < 0 ? ret : sqlite3_changes(c->db);
 }
