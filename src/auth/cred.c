@@ -41,7 +41,12 @@ static bool auth_is_tchar(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
-	return c && strchr("-.!%*_+`'~", c) != NULL;
+	switch (c) {
+	case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* LWS, including the CR LF of a folded line. */

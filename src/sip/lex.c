@@ -74,7 +74,12 @@ bad:
  * set; anything that separates or quotes ends the value. */
 static bool pval_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && strchr(";,\"<>=?", c) == NULL;
+	switch (c) {
+	case ';': case ',': case '"': case '<': case '>': case '=': case '?':
+		return false;
+	default:
+		return c > 0x20 && c < 0x7f;
+	}
 }
 
 int sip_param_next(sl_t params, size_t *pos, sl_t *name, sl_t *val)

@@ -48,13 +48,23 @@ static inline int sip_hexval(unsigned char c)
 /* token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
 static inline bool sip_c_token(unsigned char c)
 {
-	return sip_c_alnum(c) || (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
+	switch (c) {
+	case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
+		return true;
+	default:
+		return sip_c_alnum(c);
+	}
 }
 
 /* unreserved = alphanum / mark */
 static inline bool sip_c_unreserved(unsigned char c)
 {
-	return sip_c_alnum(c) || (c != 0 && strchr("-_.!~*'()", c) != NULL);
+	switch (c) {
+	case '-': case '_': case '.': case '!': case '~': case '*': case '\'': case '(': case ')':
+		return true;
+	default:
+		return sip_c_alnum(c);
+	}
 }
 
 /* Linear white space, including the CR/LF of folded header values. */

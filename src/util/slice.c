@@ -1,19 +1,21 @@
 /* slice.c - comparisons and conversions on (ptr, len) slices. */
 #include "util/slice.h"
 
-#include <ctype.h>
 
 bool sl_eq(sl_t a, sl_t b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
+/* ASCII only: SIP tokens and hosts are ASCII, and no locale applies. */
+static inline unsigned char lc(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
 bool sl_caseeq(sl_t a, sl_t b)
 {
 	if (a.len != b.len)
 		return false;
 	for (size_t i = 0; i < a.len; i++)
-		if (tolower((unsigned char)a.p[i]) != tolower((unsigned char)b.p[i]))
+		if (a.p[i] != b.p[i] && lc((unsigned char)a.p[i]) != lc((unsigned char)b.p[i]))
 			return false;
 	return true;
 }
