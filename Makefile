@@ -13,7 +13,8 @@ UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 
-.PHONY: all deps test-deps run test unit integration clean check-clang check-asan check-valgrind
+.PHONY: all deps test-deps run test unit integration clean check-clang check-asan check-valgrind \
+        fuzz fuzz-regressions bench bench-quick
 
 all: $(BUILD)/sipreg
 
@@ -66,6 +67,19 @@ check-asan:
 check-valgrind: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== valgrind $$t"; \
 		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t; done
+
+# libFuzzer targets (fuzz/), each for FUZZ_SECONDS; the regression inputs once.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-regressions:
+	@fuzz/run.sh --regressions
+
+# sipreg against Kamailio (bench/); never part of `make test`.
+bench:
+	@bench/run.sh
+bench-quick:
+	@bench/run.sh --quick
 
 clean:
 	rm -rf $(BUILD)
