@@ -243,11 +243,16 @@ size_t sip_require_list(const struct sip_msg *m, struct obuf *b)
 		sl_t opt;
 
 		while (sip_list_next(h->value, &pos, &opt) == 1) {
-			if (opt.len == 0)
+			size_t tok = 0;
+
+			/* echoed into Unsupported: only token characters, and
+			 * an option with none is no option */
+			for (size_t i = 0; i < opt.len; i++)
+				tok += sip_c_token((unsigned char)opt.p[i]);
+			if (tok == 0)
 				continue;
 			if (n++)
 				ob_str(b, ", ");
-			/* echoed into Unsupported: only token characters */
 			for (size_t i = 0; i < opt.len; i++)
 				if (sip_c_token((unsigned char)opt.p[i]))
 					ob_put(b, &opt.p[i], 1);
