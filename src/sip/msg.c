@@ -250,8 +250,13 @@ static bool scan_headers(struct sip_msg *m, const char *buf, size_t lim, size_t 
 	while (*pos < lim) {
 		sl_t l = next_line(buf, lim, pos);
 
-		if (l.len == 0)
-			goto done;
+		/* The blank line ends the headers only when a LF ends it, as
+		 * for sip_frame; a lone CR at the very end is no blank line. */
+		if (l.len == 0) {
+			if (buf[*pos - 1] == '\n')
+				goto done;
+			break;
+		}
 		if (l.p[0] == ' ' || l.p[0] == '\t') {
 			if (cur == NULL) {
 				fail(err, 400, "Bad Header Line");
