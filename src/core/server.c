@@ -29,7 +29,7 @@
 #include "txn/txn.h"
 #include "util/hash.h"
 
-#define TXN_MAX_PER_WORKER 200000
+#define TXN_MAX_PER_WORKER 400000  /* ~12 s of Timer J at 16k reg/s per worker */
 #define RESP_MAX 65536
 
 struct server;

@@ -116,12 +116,37 @@ struct txn *txn_find(struct txn_table *t, const char *key, size_t len)
 	return NULL;
 }
 
+static void txn_unlink(struct txn_table *t, struct txn *x)
+{
+	struct txn **pp = &t->buckets[x->hash & (t->nbuckets - 1)];
+
+	while (*pp && *pp != x)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = x->hnext;
+	t->count--;
+	txn_free(x);
+}
+
 struct txn *txn_add(struct txn_table *t, const char *key, size_t len)
 {
 	struct txn *x;
 	size_t b;
 
-	if (t->count >= t->max || len > TXN_KEY_MAX)
+	if (len > TXN_KEY_MAX)
+		return NULL;
+	/* Full: forget the oldest completed transaction rather than refuse
+	 * this one.  Under overload Timer J shortens for the oldest answers,
+	 * which are past the retransmissions that matter (T1 doubling). */
+	if (t->count >= t->max && t->qhead) {
+		struct txn *old = t->qhead;
+
+		t->qhead = old->qnext;
+		if (!t->qhead)
+			t->qtail = NULL;
+		txn_unlink(t, old);
+	}
+	if (t->count >= t->max)
 		return NULL;
 	x = calloc(1, sizeof(*x) + len);
 	if (!x)
@@ -134,18 +159,6 @@ struct txn *txn_add(struct txn_table *t, const char *key, size_t len)
 	t->buckets[b] = x;
 	t->count++;
 	return x;
-}
-
-static void txn_unlink(struct txn_table *t, struct txn *x)
-{
-	struct txn **pp = &t->buckets[x->hash & (t->nbuckets - 1)];
-
-	while (*pp && *pp != x)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = x->hnext;
-	t->count--;
-	txn_free(x);
 }
 
 int txn_complete(struct txn_table *t, struct txn *x, const char *resp, size_t len,

@@ -58,7 +58,8 @@ void txn_table_free(struct txn_table *t);
 size_t txn_key(const struct sip_msg *m, sl_t method, char *key);
 
 struct txn *txn_find(struct txn_table *t, const char *key, size_t len);
-/* Insert a PENDING entry; NULL when the table is full or out of memory. */
+/* Insert a PENDING entry.  A full table forgets its oldest completed
+ * transaction to make room; NULL when all are pending, or out of memory. */
 struct txn *txn_add(struct txn_table *t, const char *key, size_t len);
 /*
  * Record the final response (copied) and start Timer J: linger_ms 0 on

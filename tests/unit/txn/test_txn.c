@@ -400,14 +400,15 @@ static void test_table_full(void **state)
 	assert_null(txn_add(t, k[2], n[2]));
 	assert_int_equal(txn_count(t), 2);
 	assert_null(txn_find(t, k[2], n[2]));
-	/* completed but lingering entries still count */
+	/* full with a completed entry: the oldest completed one makes room */
 	assert_int_equal(txn_complete(t, x0, "R", 1, 0, TXN_TIMER_J_MS), 0);
-	assert_null(txn_add(t, k[2], n[2]));
+	assert_non_null(txn_add(t, k[2], n[2]));
+	assert_null(txn_find(t, k[0], n[0]));
+	assert_int_equal(txn_count(t), 2);
+	/* full with pending entries only: refused */
+	assert_null(txn_add(t, k[0], n[0]));
 	/* once one is gone there is room again */
 	assert_int_equal(txn_complete(t, x1, "R", 1, 0, 0), 0);
-	assert_non_null(txn_add(t, k[2], n[2]));
-	assert_null(txn_add(t, k[1], n[1]));
-	txn_expire(t, TXN_TIMER_J_MS);
 	assert_int_equal(txn_count(t), 1);
 	assert_non_null(txn_add(t, k[1], n[1]));
 	/* a key longer than TXN_KEY_MAX is refused */
