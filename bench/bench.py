@@ -128,11 +128,11 @@ def descendants(pid):
             except (OSError, ValueError, IndexError):
                 continue
             kids.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
         out.append(p)
-        todo.extend(kids.get(p, []))
+        stack.extend(kids.get(p, []))
     return out
 
 
