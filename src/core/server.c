@@ -365,8 +365,8 @@ static bool require_refused(struct req_ctx *x)
 	ob_str(&b, "Unsupported: ");
 	if (sip_require_list(x->m, &b) == 0)
 		return false;
-	if (b.overflow)
-		b.len = b.cap; /* a cut list still says "no" */
+	/* On overflow b.len counts only what was written: a cut list still
+	 * says "no". */
 	memcpy(extra + b.len, "\r\n", 3);
 	reply_simple(x, 420, "Bad Extension", extra);
 	return true;

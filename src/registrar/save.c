@@ -525,15 +525,25 @@ static enum reg_rc save_contacts(struct reg *r, const struct reg_req *q, const c
 				 struct obuf *resp, struct reg_stage **stage)
 {
 	const struct sip_hdr *uah = sip_hdr_get(q->m, SIP_H_USER_AGENT);
-	struct stage_in in = { r, q, rc, uah ? uah->value : SL("") };
+	struct stage_in in = { r, q, rc, SL("") };
 	struct reg_stage *st = NULL;
 	struct reg_shard *sh;
 	struct reg_aor *a;
+	char ua[UA_MAX];
 	uint64_t h;
 	enum reg_rc ret;
 
-	if (in.ua.len > UA_MAX)
-		in.ua.len = UA_MAX;
+	/* Stored and printed by `sipreg bindings`: bounded, no control bytes. */
+	if (uah) {
+		size_t n = uah->value.len < UA_MAX ? uah->value.len : UA_MAX;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)uah->value.p[i];
+
+			ua[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+		}
+		in.ua = sl_make(ua, n);
+	}
 	sh = reg_shard_of(r, aor, aorlen, &h);
 	pthread_mutex_lock(&sh->lock);
 	a = reg_aor_get(sh, aor, aorlen, h);
