@@ -33,19 +33,19 @@ mkdir -p "$OUT/obj"
 # Library objects: rebuilt when the source or any src/ header is newer.
 mapfile -t SRCS < <(find src -name '*.c' ! -path src/core/main.c | sort)
 newest_hdr=$(find src -name '*.h' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2)
-todo=()
+stale=()
 OBJS=()
 for s in "${SRCS[@]}"; do
 	o="$OUT/obj/${s//\//_}"
 	o="${o%.c}.o"
 	OBJS+=("$o")
 	if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$newest_hdr" -nt "$o" ] || [ "$0" -nt "$o" ]; then
-		todo+=("$s")
+		stale+=("$s")
 	fi
 done
-if [ ${#todo[@]} -gt 0 ]; then
-	echo "fuzz: compiling ${#todo[@]} source file(s) with $CC"
-	printf '%s\n' "${todo[@]}" | xargs -P "$JOBS" -I{} sh -c \
+if [ ${#stale[@]} -gt 0 ]; then
+	echo "fuzz: compiling ${#stale[@]} source file(s) with $CC"
+	printf '%s\n' "${stale[@]}" | xargs -P "$JOBS" -I{} sh -c \
 		'o="$1/obj/$(echo "$2" | tr / _)"; o="${o%.c}.o"; '"$CC $BASE $SAN_LIB"' -c "$2" -o "$o"' \
 		sh "$OUT" {}
 fi
