@@ -447,7 +447,7 @@ static void run_message(struct run *R, const char *buf, size_t len, const struct
 	struct reg_req q = {
 		.m = m, .src = &g_src, .source = SOURCE, .to_tag = SL("fz1"), .now = R->now,
 		.preauth = pk != NULL, .preauth_user = pk ? sl_make(pk->user, pk->user_len) : SL_NULL,
-		.algs = g_algs, .nalgs = 2, .park = park_cb, .park_arg = R,
+		.algs = g_algs, .nalgs = 2, .park = park_cb, .arg = R,
 	};
 	R->req = buf;
 	R->req_len = len;

@@ -63,7 +63,12 @@ void cfg_defaults(struct cfg *c)
 	c->log_level = LOG_INFO;
 	c->workers = 0; /* one per CPU */
 	c->max_msg = 16384;
-	c->tcp_max_conns = 4096;
+	c->tcp_max_conns = 16384;
+	c->guard.rate_limit = 1000;
+	c->guard.ban_after = 10;
+	c->guard.ban_window = 60;
+	c->guard.ban_time = 300;
+	c->guard.tcp_per_source = 1024;
 	c->tcp_idle_timeout = 120;
 	c->tcp_header_timeout = 10;
 	for (size_t i = 0; i < sizeof(builtin_compat) / sizeof(builtin_compat[0]); i++)
@@ -117,6 +122,19 @@ static int add_listen(struct cfg *c, const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int add_trusted(struct cfg *c, const char *val, char *err, size_t errlen)
+{
+	struct guard_cfg *g = &c->guard;
+
+	if (g->ntrusted == GUARD_MAX_TRUSTED || guard_net_parse(val, &g->trusted[g->ntrusted]) < 0) {
+		snprintf(err, errlen, "trusted: '%s' is not an address or CIDR (e.g. 10.0.0.0/8), or more than %d",
+			 val, GUARD_MAX_TRUSTED);
+		return -1;
+	}
+	g->ntrusted++;
+	return 0;
+}
+
 /* "a, b c" -> calls fn per item (for listen/domain lists in the file). */
 static int each_item(struct cfg *c, const char *val, char *err, size_t errlen,
 		     int (*fn)(struct cfg *, const char *, char *, size_t))
@@ -138,6 +156,26 @@ int cfg_set(struct cfg *c, const char *key, const char *val, char *err, size_t e
 		return each_item(c, val, err, errlen, add_listen);
 	if (!strcmp(key, "domain"))
 		return each_item(c, val, err, errlen, add_domain);
+	if (!strcmp(key, "trusted"))
+		return each_item(c, val, err, errlen, add_trusted);
+	if (!strcmp(key, "rate-limit"))
+		return set_uint(key, val, 0, 10000000, &c->guard.rate_limit, err, errlen);
+	if (!strcmp(key, "ban-after"))
+		return set_uint(key, val, 0, 1000000, &c->guard.ban_after, err, errlen);
+	if (!strcmp(key, "ban-window"))
+		return set_uint(key, val, 1, 86400, &c->guard.ban_window, err, errlen);
+	if (!strcmp(key, "ban-time"))
+		return set_uint(key, val, 1, GUARD_BAN_MAX, &c->guard.ban_time, err, errlen);
+	if (!strcmp(key, "tcp-max-per-source"))
+		return set_uint(key, val, 0, 1000000, &c->guard.tcp_per_source, err, errlen);
+	if (!strcmp(key, "user")) {
+		if (!*val || strlen(val) >= sizeof(c->user)) {
+			snprintf(err, errlen, "user: name empty or too long");
+			return -1;
+		}
+		snprintf(c->user, sizeof(c->user), "%s", val);
+		return 0;
+	}
 	if (!strcmp(key, "db")) {
 		if (strlen(val) >= sizeof(c->db) || !*val) {
 			snprintf(err, errlen, "db: path empty or too long");
@@ -159,7 +197,7 @@ int cfg_set(struct cfg *c, const char *key, const char *val, char *err, size_t e
 	if (!strcmp(key, "workers"))
 		return set_uint(key, val, 0, 64, &c->workers, err, errlen);
 	if (!strcmp(key, "tcp-max-connections"))
-		return set_uint(key, val, 1, 1000000, &c->tcp_max_conns, err, errlen);
+		return set_uint(key, val, 1, 4000000, &c->tcp_max_conns, err, errlen);
 	if (!strcmp(key, "tcp-idle-timeout"))
 		return set_uint(key, val, 1, 86400, &c->tcp_idle_timeout, err, errlen);
 	if (!strcmp(key, "max-message-size")) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "auth/auth.h"
+#include "guard/guard.h"
 #include "registrar/registrar.h"
 #include "transport/transport.h"
 #include "util/log.h"
@@ -44,7 +45,10 @@ struct cfg {
 	enum log_level log_level;
 	unsigned workers;
 	size_t max_msg;
-	unsigned tcp_max_conns, tcp_idle_timeout, tcp_header_timeout;
+	unsigned tcp_max_conns;     /* the whole server's; split between workers */
+	unsigned tcp_idle_timeout, tcp_header_timeout;
+	struct guard_cfg guard;     /* rate limit, bans, trusted networks, TCP per source */
+	char user[64];              /* run as this user after binding (started as root) */
 };
 
 void cfg_defaults(struct cfg *c);

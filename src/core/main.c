@@ -56,8 +56,20 @@ static const char usage_serve[] =
 	"  --log-level LEVEL         error, warn, info or debug (default info)\n"
 	"  --workers N               worker threads (default: one per CPU)\n"
 	"  --tcp-idle-timeout S      close idle TCP connections without live bindings (120)\n"
-	"  --tcp-max-connections N   TCP connections per worker (4096)\n"
-	"  --max-message-size N      largest SIP message accepted, bytes (16384)\n";
+	"  --tcp-max-connections N   TCP connections in all (16384); when full, the\n"
+	"                            longest-quiet one without a binding makes room\n"
+	"  --max-message-size N      largest SIP message accepted, bytes (16384)\n"
+	"  --user NAME               started as root: bind, then run as NAME\n"
+	"\n"
+	"Protections (per source address; an IPv6 source is its /64):\n"
+	"  --rate-limit N            requests per second per source, 0 = off (1000);\n"
+	"                            what is over is dropped unread\n"
+	"  --ban-after N             failed authentications that ban a source, 0 = off (10)\n"
+	"  --ban-window SECONDS      ... counted within this window (60)\n"
+	"  --ban-time SECONDS        first ban; each further ban doubles it, up to a day (300)\n"
+	"  --tcp-max-per-source N    TCP connections per source, 0 = no limit (1024)\n"
+	"  --trusted CIDR            exempt from all of the above, repeatable\n"
+	"                            (an SBC, a load generator); e.g. 10.0.0.0/8\n";
 
 static const char usage_user[] =
 	"usage: sipreg user add USER@DOMAIN [--password P]   (else the password is read from stdin)\n"
@@ -97,6 +109,13 @@ static const struct option serve_opts[] = {
 	{ "tcp-idle-timeout", required_argument, NULL, OPT_BASE },
 	{ "tcp-max-connections", required_argument, NULL, OPT_BASE },
 	{ "max-message-size", required_argument, NULL, OPT_BASE },
+	{ "user", required_argument, NULL, OPT_BASE },
+	{ "rate-limit", required_argument, NULL, OPT_BASE },
+	{ "ban-after", required_argument, NULL, OPT_BASE },
+	{ "ban-window", required_argument, NULL, OPT_BASE },
+	{ "ban-time", required_argument, NULL, OPT_BASE },
+	{ "tcp-max-per-source", required_argument, NULL, OPT_BASE },
+	{ "trusted", required_argument, NULL, OPT_BASE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -153,10 +172,14 @@ static void load_config(struct cfg *c, const char *cmd, int argc, char **argv, c
 
 /* Flags given on the command line replace a list from the file. */
 static void apply_flag(struct cfg *c, const char *cmd, const char *name, const char *val,
-		       bool *listen_seen, bool *domain_seen)
+		       bool *listen_seen, bool *domain_seen, bool *trusted_seen)
 {
 	char err[512];
 
+	if (!strcmp(name, "trusted") && !*trusted_seen) {
+		c->guard.ntrusted = 0;
+		*trusted_seen = true;
+	}
 	if (!strcmp(name, "listen") && !*listen_seen) {
 		c->nlisten = 0;
 		*listen_seen = true;
@@ -174,7 +197,7 @@ static void apply_flag(struct cfg *c, const char *cmd, const char *name, const c
 static int cmd_serve(int argc, char **argv)
 {
 	static struct cfg c;
-	bool listen_seen = false, domain_seen = false;
+	bool listen_seen = false, domain_seen = false, trusted_seen = false;
 	char err[512];
 	int ch, idx;
 
@@ -191,7 +214,8 @@ static int cmd_serve(int argc, char **argv)
 			opt_error("serve", argv, serve_opts);
 			break;
 		default:
-			apply_flag(&c, "serve", serve_opts[idx].name, optarg, &listen_seen, &domain_seen);
+			apply_flag(&c, "serve", serve_opts[idx].name, optarg, &listen_seen, &domain_seen,
+				   &trusted_seen);
 		}
 	}
 	if (optind < argc)

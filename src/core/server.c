@@ -14,7 +14,9 @@
 #include "core/server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,8 +24,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "guard/guard.h"
 #include "registrar/registrar.h"
 #include "store/store.h"
 #include "txn/txn.h"
@@ -60,6 +64,8 @@ struct server {
 	struct store *store;
 	struct reg *reg;
 	struct auth_ctx *auth;
+	struct guard *guard;
+	unsigned tcp_max;                /* TCP connections, all workers */
 	struct worker *workers;
 	unsigned nworkers;
 	atomic_bool stop;
@@ -247,6 +253,15 @@ static struct reg_waiter *park_cb(void *arg, sl_t user)
 	return &pk->wt;
 }
 
+/* Wrong credentials: count them against the source (and the user). */
+static void auth_failed_cb(void *arg, sl_t user, sl_t realm)
+{
+	struct req_ctx *x = arg;
+
+	guard_auth_failed(x->w->srv->guard, (const struct sockaddr *)&x->src->peer, user, realm,
+			  loop_now_ms());
+}
+
 /* The store has answered: install or discard, respond, wake the waiters. */
 static void settle(struct worker *w, struct pending *p)
 {
@@ -283,7 +298,7 @@ static void do_register(struct req_ctx *x, const struct parked *pk)
 	char source[96];
 	struct reg_req q = {
 		.m = x->m, .src = &x->rsrc, .source = source, .to_tag = x->to_tag,
-		.now = time(NULL), .algs = algs, .park = park_cb, .park_arg = x,
+		.now = time(NULL), .algs = algs, .park = park_cb, .auth_failed = auth_failed_cb, .arg = x,
 	};
 	struct reg_stage *st = NULL;
 	struct pending *p;
@@ -465,6 +480,9 @@ static void on_message(void *ctx, const char *buf, size_t len, const struct tp_s
 	struct sip_perr err = { 0, NULL };
 	struct req_ctx x;
 
+	/* Before anything costs: over the rate, or banned, is dropped unread. */
+	if (guard_check(w->srv->guard, (const struct sockaddr *)&src->peer, loop_now_ms()) != GUARD_PASS)
+		return;
 	if (src->frame_status) {
 		/* The stream could not be framed: answer from the head if it
 		 * names where to (the connection closes after). */
@@ -553,10 +571,23 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static bool tcp_gate(void *ctx, const struct sockaddr *peer, bool open)
+{
+	struct worker *w = ctx;
+
+	if (!open) {
+		guard_conn_close(w->srv->guard, peer);
+		return true;
+	}
+	return guard_conn_open(w->srv->guard, peer, loop_now_ms());
+}
+
+/* The loop and the listening sockets: done while still privileged. */
 static int worker_init(struct server *s, struct worker *w, unsigned id, char *err, size_t errlen)
 {
 	const struct cfg *c = s->cfg;
-	struct tp_limits lim = { c->max_msg, c->tcp_max_conns, c->tcp_idle_timeout, c->tcp_header_timeout };
+	struct tp_limits lim = { c->max_msg, (s->tcp_max + c->workers - 1) / c->workers,
+				 c->tcp_idle_timeout, c->tcp_header_timeout };
 	int fd;
 
 	w->srv = s;
@@ -564,16 +595,14 @@ static int worker_init(struct server *s, struct worker *w, unsigned id, char *er
 	pthread_mutex_init(&w->inbox_lock, NULL);
 	if (loop_init(&w->loop) < 0)
 		goto sys;
-	w->txns = txn_table_new(TXN_MAX_PER_WORKER);
-	w->rt.auth = s->auth;
-	w->rt.reader = store_reader_new(s->store);
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!w->txns || !w->rt.reader || fd < 0)
+	if (fd < 0)
 		goto sys;
 	w->wake = (struct ev){ fd, on_wake, w };
 	if (loop_add(&w->loop, &w->wake, EPOLLIN) < 0)
 		goto sys;
 	tp_worker_init(&w->tp, &w->loop, &lim, on_message, w);
+	w->tp.gate = tcp_gate;
 	for (size_t i = 0; i < c->nlisten; i++)
 		if (tp_worker_listen(&w->tp, &c->listen[i], err, errlen) < 0)
 			return -1;
@@ -581,6 +610,19 @@ static int worker_init(struct server *s, struct worker *w, unsigned id, char *er
 sys:
 	snprintf(err, errlen, "cannot set up worker %u: %s", id, strerror(errno ? errno : ENOMEM));
 	return -1;
+}
+
+/* What needs the store: done once it is open. */
+static int worker_attach(struct server *s, struct worker *w, char *err, size_t errlen)
+{
+	w->txns = txn_table_new(TXN_MAX_PER_WORKER);
+	w->rt.auth = s->auth;
+	w->rt.reader = store_reader_new(s->store);
+	if (!w->txns || !w->rt.reader) {
+		snprintf(err, errlen, "cannot set up worker %u: out of memory or store", w->id);
+		return -1;
+	}
+	return 0;
 }
 
 static void worker_free(struct worker *w)
@@ -616,6 +658,11 @@ static void log_listening(const struct cfg *c)
 		 c->workers == 1 ? "" : "s", c->db);
 	if (c->ndomains == 0)
 		log_info("no --domain given: serving every domain that has subscribers");
+	log_info("protections: rate limit %u requests/s per source%s, ban after %u failed "
+		 "authentications in %u s for %u s%s, %u TCP connections per source, %zu trusted network%s",
+		 c->guard.rate_limit, c->guard.rate_limit ? "" : " (off)", c->guard.ban_after,
+		 c->guard.ban_window, c->guard.ban_time, c->guard.ban_after ? "" : " (off)",
+		 c->guard.tcp_per_source, c->guard.ntrusted, c->guard.ntrusted == 1 ? "" : "s");
 }
 
 /*
@@ -688,6 +735,67 @@ static struct reg_cfg reg_cfg_of(const struct cfg *c)
 	return rc;
 }
 
+/*
+ * TCP connections need file descriptors: raise the soft limit as far as
+ * the hard one allows (root may raise both).  Returns the connections
+ * the limit leaves room for.
+ */
+static unsigned fit_fd_limit(const struct cfg *c)
+{
+	rlim_t spare = 64 + 16 * (rlim_t)c->workers, want = c->tcp_max_conns + spare;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return c->tcp_max_conns;
+	if (rl.rlim_cur < want) {
+		struct rlimit up = rl;
+
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want && geteuid() == 0)
+			up.rlim_max = want;
+		up.rlim_cur = up.rlim_max == RLIM_INFINITY || up.rlim_max >= want ? want : up.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur >= want)
+		return c->tcp_max_conns;
+	log_warn("the open-file limit (%llu) leaves room for %llu TCP connections, not %u: "
+		 "raise it (ulimit -n, LimitNOFILE=)", (unsigned long long)rl.rlim_cur,
+		 rl.rlim_cur > spare + 16 ? (unsigned long long)(rl.rlim_cur - spare) : 16ULL,
+		 c->tcp_max_conns);
+	return rl.rlim_cur > spare + 16 ? (unsigned)(rl.rlim_cur - spare) : 16;
+}
+
+/* --user: once the ports are bound, run as that user for good. */
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (!*user)
+		return 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "--user %s: no such user", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;
+		snprintf(err, errlen, "--user %s: sipreg must start as root to change user", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "--user %s: cannot change to it: %s", user, strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		snprintf(err, errlen, "--user %s: root could be regained; refusing to run", user);
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", user, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return 0;
+}
+
+/* Bind, drop privileges, then open the store and load it. */
 static int start(struct server *s, char *err, size_t errlen)
 {
 	const struct cfg *c = s->cfg;
@@ -696,6 +804,20 @@ static int start(struct server *s, char *err, size_t errlen)
 	for (size_t i = 0; i < c->nlisten; i++)
 		if (tp_check_free(&c->listen[i], err, errlen) < 0)
 			return -1;
+	s->tcp_max = fit_fd_limit(c);
+	s->guard = guard_new(&c->guard, 65536);
+	s->workers = calloc(c->workers, sizeof(*s->workers));
+	if (!s->guard || !s->workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < c->workers; i++) {
+		s->nworkers = i + 1;
+		if (worker_init(s, &s->workers[i], i, err, errlen) < 0)
+			return -1;
+	}
+	if (drop_privileges(c->user, err, errlen) < 0)
+		return -1;
 	s->store = store_open(c->db, err, errlen);
 	if (!s->store)
 		return -1;
@@ -713,16 +835,9 @@ static int start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the store writer");
 		return -1;
 	}
-	s->workers = calloc(c->workers, sizeof(*s->workers));
-	if (!s->workers) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (unsigned i = 0; i < c->workers; i++) {
-		if (worker_init(s, &s->workers[i], i, err, errlen) < 0)
+	for (unsigned i = 0; i < s->nworkers; i++)
+		if (worker_attach(s, &s->workers[i], err, errlen) < 0)
 			return -1;
-		s->nworkers = i + 1;
-	}
 	return 0;
 }
 
@@ -763,6 +878,7 @@ out:
 	free(s.workers);
 	reg_free(s.reg);
 	auth_free(s.auth);
+	guard_free(s.guard);
 	if (s.store)
 		store_close(s.store);
 	log_info("sipreg stopped");

@@ -65,7 +65,10 @@ struct reg_req {
 	 * waiter to queue (a copy of the request and of auth_user, the name it
 	 * authenticated as), or NULL to answer 503. */
 	struct reg_waiter *(*park)(void *arg, sl_t auth_user);
-	void *park_arg;
+	/* Called when the credentials offered were wrong (a bad digest, an
+	 * unknown user): not when none were offered, nor for a stale nonce. */
+	void (*auth_failed)(void *arg, sl_t user, sl_t realm);
+	void *arg;                        /* for park and auth_failed */
 };
 
 /* Per-thread things reg_save needs. */

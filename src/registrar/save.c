@@ -68,6 +68,7 @@ static int authenticate(struct reg_thread *t, const struct reg_req *q, sl_t real
 	const struct sip_msg *m = q->m;
 	const struct sip_hdr *h;
 	int best = REG_AUTH_NONE;
+	sl_t failed = SL_NULL;
 
 	for (h = sip_hdr_get(m, SIP_H_AUTHORIZATION); h; h = sip_hdr_next(m, h)) {
 		struct auth_cred c;
@@ -91,9 +92,13 @@ static int authenticate(struct reg_thread *t, const struct reg_req *q, sl_t real
 			*user = c.username;
 			return AUTH_OK;
 		}
+		if (res == AUTH_FAIL)
+			failed = c.username;
 		if (best == REG_AUTH_NONE || (best == AUTH_FAIL && res == AUTH_STALE))
 			best = (int)res;
 	}
+	if (best == AUTH_FAIL && q->auth_failed)
+		q->auth_failed(q->arg, failed, realm);
 	return best;
 }
 
@@ -507,7 +512,7 @@ static enum reg_rc reply(struct obuf *resp, const struct reg_req *q, int status,
 /* The AOR is busy committing: queue this request behind it. */
 static enum reg_rc park(struct reg_aor *a, const struct reg_req *q, sl_t user)
 {
-	struct reg_waiter *w = q->park ? q->park(q->park_arg, user) : NULL;
+	struct reg_waiter *w = q->park ? q->park(q->arg, user) : NULL;
 
 	if (!w)
 		return REG_REPLY;

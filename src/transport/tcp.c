@@ -21,6 +21,7 @@
 #define TCP_BUCKETS 4096
 #define TCP_OUT_MAX (256 * 1024)
 #define TCP_READ_CHUNK 4096
+#define TCP_EVICT_QUIET_MS 10000     /* quiet this long: may make room for another */
 
 struct tcp_conn {
 	struct ev ev;
@@ -33,12 +34,13 @@ struct tcp_conn {
 	char *in;
 	size_t in_len, in_cap;
 	char *out;
-	size_t out_len;
+	size_t out_len, out_cap;
 	int64_t last_ms;                  /* last byte received */
 	int64_t partial_ms;               /* when the unfinished message began, 0 if none */
 	time_t bound_until;
 	bool dead;
 	bool close_after_write;
+	bool gated;                       /* counted by tw->gate: tell it at close */
 };
 
 struct tcp_listener {
@@ -55,6 +57,8 @@ struct tcp_state {
 	struct tcp_conn *dead;            /* freed after the loop iteration */
 	size_t nconns;
 	uint64_t next_id;
+	char *scratch;                    /* reads land here first */
+	size_t scratch_cap;
 };
 
 static void lru_unlink(struct tcp_state *st, struct tcp_conn *c)
@@ -107,6 +111,8 @@ static void conn_close(struct tcp_conn *c)
 		*pp = c->hnext;
 	lru_unlink(st, c);
 	st->nconns--;
+	if (c->gated)
+		st->tw->gate(st->tw->ctx, (const struct sockaddr *)&c->peer, false);
 	c->next = st->dead;
 	st->dead = c;
 }
@@ -141,40 +147,80 @@ static int conn_flush(struct tcp_conn *c)
 	}
 	memmove(c->out, c->out + off, c->out_len - off);
 	c->out_len -= off;
+	if (c->out_len == 0) {
+		free(c->out); /* idle connections hold no buffers */
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	loop_mod(c->st->tw->loop, &c->ev, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
 	return 0;
 }
 
-static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
+/* Append to the output queue (for what the socket did not take at once). */
+static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
 {
 	if (c->out_len + len > TCP_OUT_MAX)
 		return -ENOBUFS; /* the peer does not read: give up on it */
-	if (!c->out) {
-		c->out = malloc(TCP_OUT_MAX);
-		if (!c->out)
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p)
 			return -ENOMEM;
+		c->out = p;
+		c->out_cap = cap;
 	}
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
-	return conn_flush(c);
+	return 0;
 }
 
-/* Hand every complete message in the buffer over; keep a partial one. */
-static void conn_frames(struct tcp_conn *c, int64_t now)
+/* Send at once when nothing waits before it: the usual case needs no copy. */
+static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
+{
+	size_t off = 0;
+	int rc;
+
+	while (c->out_len == 0 && off < len) {
+		ssize_t n = send(c->ev.fd, buf + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	if (off == len)
+		return 0;
+	rc = conn_queue(c, buf + off, len - off);
+	if (rc == 0)
+		loop_mod(c->st->tw->loop, &c->ev, EPOLLIN | EPOLLOUT);
+	return rc;
+}
+
+/* Hand every complete message in buf over; returns the bytes used (a
+ * partial message at the end is left to the caller). */
+static size_t conn_frames(struct tcp_conn *c, const char *buf, size_t len)
 {
 	struct tp_worker *tw = c->st->tw;
 	size_t off = 0;
 
-	while (!c->dead && off < c->in_len) {
+	while (!c->dead && off < len) {
 		size_t skip = 0, msglen = 0;
 		struct sip_perr err;
-		int rc = sip_frame(c->in + off, c->in_len - off, tw->lim.max_msg, &skip, &msglen, &err);
+		int rc = sip_frame(buf + off, len - off, tw->lim.max_msg, &skip, &msglen, &err);
 		struct tp_src src = { .proto = TP_TCP, .fd = c->ev.fd, .conn_id = c->id,
 				      .peer = c->peer, .peer_len = c->peer_len };
 
 		if (rc == 0) {
 			/* RFC 5626 keep-alive: a lone CRLFCRLF gets a CRLF. */
-			if (skip >= 4 && skip == c->in_len - off)
+			if (skip >= 4 && skip == len - off)
 				conn_write(c, "\r\n", 2);
 			off += skip;
 			break;
@@ -184,31 +230,30 @@ static void conn_frames(struct tcp_conn *c, int64_t now)
 			c->close_after_write = true;
 			src.frame_status = err.status;
 			src.frame_reason = err.reason;
-			tw->on_msg(tw->ctx, c->in + off + skip, c->in_len - off - skip, &src);
-			off = c->in_len;
-			break;
+			tw->on_msg(tw->ctx, buf + off + skip, len - off - skip, &src);
+			return len;
 		}
-		tw->on_msg(tw->ctx, c->in + off + skip, msglen, &src);
+		tw->on_msg(tw->ctx, buf + off + skip, msglen, &src);
 		off += skip + msglen;
 	}
-	if (c->dead)
-		return;
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
-	c->partial_ms = c->in_len ? (c->partial_ms ? c->partial_ms : now) : 0;
-	if (c->close_after_write && c->out_len == 0)
-		conn_close(c);
+	return off;
 }
 
-static int conn_grow(struct tcp_conn *c, size_t max)
+/* Room for 'need' bytes in c->in, up to max + 8 (so that sip_frame sees a
+ * message over the limit); -EMSGSIZE beyond. */
+static int conn_reserve(struct tcp_conn *c, size_t need, size_t max)
 {
-	size_t cap = c->in_cap ? c->in_cap * 2 : TCP_READ_CHUNK;
+	size_t cap = c->in_cap ? c->in_cap : TCP_READ_CHUNK;
 	char *p;
 
+	if (need > max + 8)
+		return -EMSGSIZE;
+	while (cap < need)
+		cap *= 2;
 	if (cap > max + 8)
 		cap = max + 8;
 	if (cap <= c->in_cap)
-		return -EMSGSIZE;
+		return 0;
 	p = realloc(c->in, cap);
 	if (!p)
 		return -ENOMEM;
@@ -217,22 +262,35 @@ static int conn_grow(struct tcp_conn *c, size_t max)
 	return 0;
 }
 
+/*
+ * With nothing buffered, read into the worker's scratch buffer and frame
+ * there: whole messages are handled without a copy or an allocation, and
+ * only the start of an unfinished one is kept in the connection.
+ */
 static void conn_read(struct tcp_conn *c)
 {
-	struct tp_worker *tw = c->st->tw;
+	struct tcp_state *st = c->st;
+	struct tp_worker *tw = st->tw;
 	int64_t now = loop_now_ms();
 
 	for (;;) {
+		bool scratch = c->in_len == 0;
+		char *dst = scratch ? st->scratch : c->in + c->in_len;
+		size_t room = scratch ? st->scratch_cap : c->in_cap - c->in_len;
+		size_t used;
 		ssize_t n;
 
-		if (c->in_len == c->in_cap && conn_grow(c, tw->lim.max_msg) < 0) {
-			/* A message larger than the limit: sip_frame said 513. */
-			conn_frames(c, now);
-			if (!c->dead && c->in_len == c->in_cap)
-				conn_close(c);
-			return;
+		if (!scratch && room == 0) {
+			if (conn_reserve(c, c->in_len + 1, tw->lim.max_msg) < 0) {
+				/* Over the limit: sip_frame says 513 and we close. */
+				(void)conn_frames(c, c->in, c->in_len);
+				if (!c->dead)
+					conn_close(c);
+				return;
+			}
+			continue;
 		}
-		n = recv(c->ev.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		n = recv(c->ev.fd, dst, room, MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			conn_close(c);
 			return;
@@ -242,7 +300,6 @@ static void conn_read(struct tcp_conn *c)
 				return;
 			continue;
 		}
-		c->in_len += (size_t)n;
 		c->last_ms = now;
 		if (c->partial_ms && now - c->partial_ms > (int64_t)tw->lim.tcp_header_timeout * 1000) {
 			log_rl(LOG_RL_TCP, "tcp: closing a connection that took over %us to send one message",
@@ -250,11 +307,38 @@ static void conn_read(struct tcp_conn *c)
 			conn_close(c);
 			return;
 		}
-		lru_unlink(c->st, c);
-		lru_push(c->st, c);
-		conn_frames(c, now);
-		if (c->dead)
+		lru_unlink(st, c);
+		lru_push(st, c);
+		if (scratch) {
+			used = conn_frames(c, dst, (size_t)n);
+			if (c->dead)
+				return;
+			if (used < (size_t)n) {
+				if (conn_reserve(c, (size_t)n - used, tw->lim.max_msg) < 0) {
+					conn_close(c);
+					return;
+				}
+				memcpy(c->in, dst + used, (size_t)n - used);
+				c->in_len = (size_t)n - used;
+			}
+		} else {
+			c->in_len += (size_t)n;
+			used = conn_frames(c, c->in, c->in_len);
+			if (c->dead)
+				return;
+			memmove(c->in, c->in + used, c->in_len - used);
+			c->in_len -= used;
+			if (c->in_len == 0) {
+				free(c->in);
+				c->in = NULL;
+				c->in_cap = 0;
+			}
+		}
+		c->partial_ms = c->in_len ? (c->partial_ms ? c->partial_ms : now) : 0;
+		if (c->close_after_write && c->out_len == 0) {
+			conn_close(c);
 			return;
+		}
 	}
 }
 
@@ -278,36 +362,69 @@ static void conn_event(struct ev *e, uint32_t events)
 		conn_read(c);
 }
 
+/*
+ * When the worker is full, make room by closing the least recently active
+ * connection that carries no live binding and has been quiet a while: idle
+ * connections cannot lock out new clients.  Looks at a bounded number.
+ */
+static bool make_room(struct tcp_state *st, int64_t now_ms)
+{
+	time_t now = time(NULL);
+	struct tcp_conn *c = st->lru_head;
+
+	for (int i = 0; c && i < 32; i++, c = c->next) {
+		if (now_ms - c->last_ms < TCP_EVICT_QUIET_MS)
+			break; /* the rest are more recent still */
+		if (c->bound_until <= now && c->out_len == 0) {
+			conn_close(c);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void accept_one(struct tcp_state *st, int lfd)
 {
+	struct tp_worker *tw = st->tw;
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
+	int64_t now = loop_now_ms();
 	struct tcp_conn *c;
 	int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	if (st->nconns >= st->tw->lim.tcp_max_conns || !(c = calloc(1, sizeof(*c)))) {
+	if (st->nconns >= tw->lim.tcp_max_conns && !make_room(st, now)) {
 		log_rl(LOG_RL_TCP, "tcp: connection refused: limit of %u connections per worker reached",
-		       st->tw->lim.tcp_max_conns);
-		close(fd);
-		return;
+		       tw->lim.tcp_max_conns);
+		goto refuse;
 	}
+	if (tw->gate && !tw->gate(tw->ctx, (const struct sockaddr *)&peer, true))
+		goto refuse;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto ungate;
 	c->st = st;
 	c->id = ++st->next_id;
 	c->peer = peer;
 	c->peer_len = plen;
-	c->last_ms = loop_now_ms();
+	c->last_ms = now;
+	c->gated = tw->gate != NULL;
 	c->ev = (struct ev){ fd, conn_event, c };
-	if (loop_add(st->tw->loop, &c->ev, EPOLLIN) < 0) {
-		close(fd);
+	if (loop_add(tw->loop, &c->ev, EPOLLIN) < 0) {
 		free(c);
-		return;
+		goto ungate;
 	}
 	c->hnext = st->buckets[c->id % TCP_BUCKETS];
 	st->buckets[c->id % TCP_BUCKETS] = c;
 	lru_push(st, c);
 	st->nconns++;
+	return;
+ungate:
+	if (tw->gate)
+		tw->gate(tw->ctx, (const struct sockaddr *)&peer, false);
+refuse:
+	close(fd);
 }
 
 static void listener_event(struct ev *e, uint32_t events)
@@ -316,10 +433,11 @@ static void listener_event(struct ev *e, uint32_t events)
 
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		size_t before = l->st->nconns;
+		uint64_t before = l->st->next_id;
 
+		errno = 0;
 		accept_one(l->st, e->fd);
-		if (l->st->nconns == before && errno == EAGAIN)
+		if (l->st->next_id == before && errno == EAGAIN)
 			break;
 	}
 }
@@ -330,8 +448,15 @@ static struct tcp_state *tcp_state(struct tp_worker *tw)
 
 	if (!st) {
 		st = calloc(1, sizeof(*st));
-		if (st)
+		if (st) {
 			st->tw = tw;
+			st->scratch_cap = tw->lim.max_msg + 8;
+			st->scratch = malloc(st->scratch_cap);
+			if (!st->scratch) {
+				free(st);
+				st = NULL;
+			}
+		}
 		tw->priv[TP_TCP] = st;
 	}
 	return st;
@@ -431,6 +556,7 @@ static void tcp_free(struct tp_worker *tw)
 		loop_del(tw->loop, &st->lis[i].ev);
 		close(st->lis[i].ev.fd);
 	}
+	free(st->scratch);
 	free(st);
 	tw->priv[TP_TCP] = NULL;
 }

@@ -52,7 +52,7 @@ struct tp_src {
 
 struct tp_limits {
 	size_t max_msg;                 /* largest SIP message accepted */
-	unsigned tcp_max_conns;         /* per worker */
+	unsigned tcp_max_conns;         /* per worker (the server splits its total) */
 	unsigned tcp_idle_timeout;      /* seconds without traffic before closing */
 	unsigned tcp_header_timeout;    /* seconds to complete a started message */
 };
@@ -77,6 +77,12 @@ struct tp_worker {
 	void *ctx;
 	struct tp_limits lim;
 	void *priv[TP__COUNT];          /* each transport's per-worker state */
+	/*
+	 * Optional: asked before a connection from peer is accepted (open) and
+	 * told when an accepted one closes (!open); returning false refuses
+	 * it.  The server's per-source limits and bans live behind it.
+	 */
+	bool (*gate)(void *ctx, const struct sockaddr *peer, bool open);
 };
 
 const char *tp_proto_name(enum tp_proto p);

@@ -33,7 +33,8 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
  * e.g. LOG_RL_PARSE) every 10 seconds; the next line reports how many were
  * suppressed.  Thread-safe.
  */
-enum log_rl_key { LOG_RL_PARSE = 0, LOG_RL_AUTH, LOG_RL_STORE, LOG_RL_SEND, LOG_RL_TCP, LOG_RL__COUNT };
+enum log_rl_key { LOG_RL_PARSE = 0, LOG_RL_AUTH, LOG_RL_STORE, LOG_RL_SEND, LOG_RL_TCP, LOG_RL_GUARD,
+		LOG_RL__COUNT };
 void log_rl(enum log_rl_key key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

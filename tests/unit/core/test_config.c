@@ -91,7 +91,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c->ndomains, 0);
 	assert_int_equal(c->max_msg, 16384);
 	assert_int_equal(c->tcp_idle_timeout, 120);
-	assert_int_equal(c->tcp_max_conns, 4096);
+	assert_int_equal(c->tcp_max_conns, 16384);
+	assert_int_equal(c->guard.rate_limit, 1000);
+	assert_int_equal(c->guard.ban_after, 10);
+	assert_int_equal(c->guard.ban_window, 60);
+	assert_int_equal(c->guard.ban_time, 300);
+	assert_int_equal(c->guard.tcp_per_source, 1024);
+	assert_int_equal(c->guard.ntrusted, 0);
+	assert_string_equal(c->user, "");
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_false(c->compat_from_file);
 	assert_int_equal(c->ncompat, 5);
@@ -462,6 +469,36 @@ static void test_algs_for(void **state)
 	free(c);
 }
 
+static void test_guard_keys(void **state)
+{
+	struct cfg *c = new_cfg();
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cfg_set(c, "rate-limit", "0", err, sizeof(err)), 0);
+	assert_int_equal(c->guard.rate_limit, 0);
+	assert_int_equal(cfg_set(c, "ban-after", "3", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(c, "ban-window", "30", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(c, "ban-time", "90", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(c, "tcp-max-per-source", "8", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(c, "trusted", "10.0.0.0/8, ::1", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(c, "user", "nobody", err, sizeof(err)), 0);
+	assert_int_equal(c->guard.ban_after, 3);
+	assert_int_equal(c->guard.ban_window, 30);
+	assert_int_equal(c->guard.ban_time, 90);
+	assert_int_equal(c->guard.tcp_per_source, 8);
+	assert_int_equal(c->guard.ntrusted, 2);
+	assert_int_equal(c->guard.trusted[0].prefix, 8);
+	assert_int_equal(c->guard.trusted[1].prefix, 128);
+	assert_string_equal(c->user, "nobody");
+	assert_int_equal(cfg_set(c, "trusted", "10.0.0.0/33", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "trusted"));
+	assert_int_equal(cfg_set(c, "trusted", "example.com", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(c, "ban-window", "0", err, sizeof(err)), -1);
+	assert_int_equal(cfg_set(c, "rate-limit", "-1", err, sizeof(err)), -1);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_load_file_compat_replaces),
 		cmocka_unit_test(test_algs_for),
+		cmocka_unit_test(test_guard_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,7 +217,7 @@ static enum reg_rc save_text(struct fx *f, const char *text, size_t len, time_t 
 	struct reg_req q = {
 		.m = m, .src = &src, .source = source, .to_tag = SL("totag1"),
 		.now = now, .algs = algs, .nalgs = 1,
-		.park = park_cb, .park_arg = f,
+		.park = park_cb, .arg = f,
 	};
 	ob_init(&b, mem, sizeof(mem));
 	*stage = NULL;
