@@ -9,6 +9,7 @@
 #include "auth/auth_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -19,6 +20,8 @@
 struct auth_tl {
 	EVP_MD_CTX *md;
 	EVP_MAC_CTX *mac;
+	unsigned char key[AUTH_KEY_LEN];  /* the key mac holds (its pads are precomputed) */
+	bool keyed;
 };
 
 static pthread_once_t auth_crypto_once = PTHREAD_ONCE_INIT;
@@ -123,8 +126,20 @@ int auth_hmac(const unsigned char key[AUTH_KEY_LEN], const struct auth_part *par
 	size_t outl = 0;
 	struct auth_tl *t = auth_tl_get();
 
-	if (!t || !EVP_MAC_init(t->mac, key, AUTH_KEY_LEN, NULL))
+	if (!t)
 		return -1;
+	/* The key is the process's and rarely changes: set it once per thread,
+	 * then re-init without one, which restarts from the keyed state
+	 * instead of hashing the key into the pads again. */
+	if (!t->keyed || memcmp(t->key, key, AUTH_KEY_LEN) != 0) {
+		t->keyed = false;
+		if (!EVP_MAC_init(t->mac, key, AUTH_KEY_LEN, NULL))
+			return -1;
+		memcpy(t->key, key, AUTH_KEY_LEN);
+		t->keyed = true;
+	} else if (!EVP_MAC_init(t->mac, NULL, 0, NULL)) {
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (parts[i].len && !EVP_MAC_update(t->mac, parts[i].p, parts[i].len))
 			return -1;

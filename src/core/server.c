@@ -561,6 +561,7 @@ static void *worker_main(void *arg)
 		int64_t now;
 
 		loop_run_once(&w->loop, 250);
+		tp_worker_flush(&w->tp);
 		now = loop_now_ms();
 		if (now - last_tick >= 250) {
 			txn_expire(w->txns, now);
@@ -719,6 +720,7 @@ static void shutdown_workers(struct server *s)
 				else
 					free(container_of(n, struct parked, node));
 			}
+			tp_worker_flush(&w->tp);
 		}
 	}
 }

@@ -140,6 +140,13 @@ void tp_bound(struct tp_worker *tw, const struct tp_src *src, time_t until)
 		ops[src->proto]->bound(tw, src, until);
 }
 
+void tp_worker_flush(struct tp_worker *tw)
+{
+	for (int i = 0; i < TP__COUNT; i++)
+		if (tw->priv[i] && ops[i]->flush)
+			ops[i]->flush(tw);
+}
+
 void tp_worker_free(struct tp_worker *tw)
 {
 	for (int i = 0; i < TP__COUNT; i++)

@@ -64,7 +64,9 @@ struct tp_ops {
 	enum tp_proto proto;
 	const char *name;
 	int (*listen)(struct tp_worker *tw, const struct tp_listen *l, char *err, size_t errlen);
+	/* May queue: what is queued leaves at the next flush. */
 	int (*send)(struct tp_worker *tw, const struct tp_src *dst, const char *buf, size_t len);
+	void (*flush)(struct tp_worker *tw);
 	void (*tick)(struct tp_worker *tw, int64_t now_ms);
 	/* A binding through this source lives until 'until' (TCP keeps it open). */
 	void (*bound)(struct tp_worker *tw, const struct tp_src *src, time_t until);
@@ -96,6 +98,8 @@ int tp_worker_init(struct tp_worker *tw, struct loop *l, const struct tp_limits 
 		   tp_msg_cb cb, void *ctx);
 int tp_worker_listen(struct tp_worker *tw, const struct tp_listen *l, char *err, size_t errlen);
 int tp_send(struct tp_worker *tw, const struct tp_src *dst, const char *buf, size_t len);
+/* Send what tp_send queued; the worker calls it after each round of events. */
+void tp_worker_flush(struct tp_worker *tw);
 void tp_worker_tick(struct tp_worker *tw, int64_t now_ms);
 void tp_bound(struct tp_worker *tw, const struct tp_src *src, time_t until);
 void tp_worker_free(struct tp_worker *tw);

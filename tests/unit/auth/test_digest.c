@@ -628,6 +628,39 @@ static void test_challenge_realm_escape(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* HMAC-SHA256 against python's hmac; the per-thread keyed state must follow
+ * key changes and restart cleanly each time. */
+static void hmac_hex(const unsigned char *key, const char *msg, char out[65])
+{
+	struct auth_part p = { msg, strlen(msg) };
+	unsigned char mac[32];
+
+	assert_int_equal(auth_hmac(key, &p, 1, mac), 0);
+	auth_hex(mac, 32, out);
+}
+
+static void test_hmac_rekey(void **state)
+{
+	static const char v1[] = "f0133729c4163dede81e21cd47839256da58171238c8a0d874397c73b14e1e47";
+	static const char v2[] = "f7908560611e2c7fba72d0997127f32e20625f51db88d3edf68ef9aa19c76da6";
+	unsigned char k1[AUTH_KEY_LEN], k2[AUTH_KEY_LEN];
+	char out[65];
+
+	(void)state;
+	for (int i = 0; i < AUTH_KEY_LEN; i++) {
+		k1[i] = (unsigned char)i;
+		k2[i] = 7;
+	}
+	for (int round = 0; round < 3; round++) {
+		hmac_hex(k1, "abc", out);
+		assert_string_equal(out, v1);
+		hmac_hex(k1, "abc", out);
+		assert_string_equal(out, v1);
+		hmac_hex(k2, "abcdef", out);
+		assert_string_equal(out, v2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_rfc7616_parsed_header),
 		cmocka_unit_test(test_ha1),
 		cmocka_unit_test(test_alg_names),
+		cmocka_unit_test(test_hmac_rekey),
 		cmocka_unit_test(test_alg_list),
 		T(test_verify_ok),
 		T(test_verify_algorithm_forms),
