@@ -75,10 +75,12 @@ _cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	# Under make check-asan a sanitizer report in any server run fails the test.
-	if [ -s "$LOG" ] && grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOG"; then
-		echo "FAIL: sanitizer report in the server log:" >&2
-		grep -m 10 -E -A 12 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOG" >&2
+	# Under make check-asan (check-valgrind) a sanitizer (memcheck) report
+	# in any server run fails the test.
+	local report='AddressSanitizer|LeakSanitizer|runtime error:|^==[0-9]+== '
+	if [ -s "$LOG" ] && grep -qE "$report" "$LOG"; then
+		echo "FAIL: sanitizer or valgrind report in the server log:" >&2
+		grep -m 10 -E -A 12 "$report" "$LOG" >&2
 		rc=1
 	fi
 	if [ "$rc" -eq 0 ] && [ "${KEEP_TMP:-0}" != 1 ]; then
