@@ -411,6 +411,11 @@ static void do_method(struct req_ctx *x)
 	case SIP_M_OPTIONS:
 		reply_simple(x, 200, "OK", ALLOW "Accept: application/sdp\r\nSupported: \r\n");
 		break;
+	case SIP_M_OTHER:
+		/* §21.5.2: a method SIP does not define is not implemented; 405
+		 * is for the ones a registrar knows and does not allow. */
+		reply_simple(x, 501, "Not Implemented", ALLOW);
+		break;
 	default:
 		reply_simple(x, 405, "Method Not Allowed", ALLOW);
 		break;

@@ -100,7 +100,7 @@ struct sip_naddr {
 	struct sip_uri uri;
 	bool bracketed;
 	sl_t params;     /* header params after the URI/">", starting at ';', or empty */
-	sl_t tag;        /* value of tag param, or empty */
+	sl_t tag;        /* value of tag param, or an empty slice (never NULL for parsed text) */
 	sl_t whole;      /* the entire entry, trimmed */
 };
 

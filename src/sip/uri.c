@@ -34,15 +34,32 @@ static bool span_ok(sl_t s, const char *extra)
 #define PARAM_EXTRA "[]/:&+$;="   /* param-unreserved plus the separators */
 #define HDRS_EXTRA "[]/?:+$=&"   /* hnv-unreserved plus the separators */
 
-/* Parse an IPv6 literal (no brackets) into 16 bytes. */
+/*
+ * Parse an IPv6 literal (no brackets) into 16 bytes.  RFC 3261's ABNF
+ * (IPv6address = hexpart [ ":" IPv4address ], from RFC 2373) lets a
+ * hexpart ending in "::" take ":" IPv4address after it, which gives
+ * "2001:db8:::192.0.2.1"; senders written to that grammar exist, and
+ * RFC 5118 §4.10 asks receivers to tolerate it.  So a ":::" followed by
+ * nothing but a dotted quad reads as "::"; a ":::" anywhere else is still
+ * no address.
+ */
 static bool ipv6_bin(sl_t h, struct in6_addr *a)
 {
 	char tmp[INET6_ADDRSTRLEN];
+	struct in_addr v4;
+	char *c3;
 
-	if (h.len < 2 || h.len >= sizeof(tmp))
+	/* a NUL would end the text inet_pton sees: "[::1<NUL>junk]" */
+	if (h.len < 2 || h.len >= sizeof(tmp) || memchr(h.p, '\0', h.len))
 		return false;
 	memcpy(tmp, h.p, h.len);
 	tmp[h.len] = '\0';
+	if (inet_pton(AF_INET6, tmp, a) == 1)
+		return true;
+	c3 = strstr(tmp, ":::");
+	if (c3 == NULL || inet_pton(AF_INET, c3 + 3, &v4) != 1)
+		return false;
+	memmove(c3 + 2, c3 + 3, strlen(c3 + 3) + 1);
 	return inet_pton(AF_INET6, tmp, a) == 1;
 }
 
@@ -236,6 +253,10 @@ int sip_naddr_parse(sl_t s, struct sip_naddr *na)
 	memset(na, 0, sizeof(*na));
 	s = sl_trim(s);
 	na->whole = s;
+	/* No tag is an empty slice into the value, not a NULL one: callers
+	 * hash and copy the tag as is (an RFC 2543 From has none, RFC 4475
+	 * inv2543), and memcpy from NULL is undefined even for 0 bytes. */
+	na->tag = sl_make(s.p, 0);
 	if (s.len == 0 || (rc = display_end(s, &lt)) < 0)
 		return -1;
 	if (rc == 1) {

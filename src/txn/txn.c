@@ -65,7 +65,8 @@ static void key_put(char *key, size_t *len, sl_t s)
 		*len = SIZE_MAX;
 		return;
 	}
-	memcpy(key + *len, s.p, s.len);
+	if (s.len)
+		memcpy(key + *len, s.p, s.len); /* an empty slice may have no pointer */
 	*len += s.len;
 	key[(*len)++] = '\0';
 }

@@ -257,6 +257,15 @@ static void test_transports_and_longreq(void **state)
 	assert_true(p->m.count[SIP_H_VIA] >= 2);
 	assert_true(p->m.to.display.len > 80);
 	t_free(p);
+	/* RFC 2543 style: no From tag, no branch; the empty tag still points
+	 * into the message (the transaction key copies it) */
+	p = parse_file("inv2543.dat", false);
+	assert_int_equal(p->rc, 0);
+	assert_int_equal(p->m.from.tag.len, 0);
+	assert_non_null(p->m.from.tag.p);
+	assert_true(p->m.from.tag.p >= p->buf && p->m.from.tag.p <= p->buf + p->len);
+	assert_int_equal(p->m.via.branch.len, 0);
+	t_free(p);
 	p = parse_file("intmeth.dat", false);
 	assert_int_equal(p->rc, 0);
 	assert_sl(p->m.method, "!interesting-Method0123456789_*+`.%indeed'~");

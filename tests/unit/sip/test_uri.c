@@ -248,6 +248,11 @@ static void test_naddr_addr_spec(void **state)
 	assert_int_equal(na("<sip:a@b;tag=x>", &n), 0);
 	assert_sl(n.uri.params, ";tag=x");
 	assert_int_equal(n.tag.len, 0);
+	/* no tag: empty but not NULL, callers copy it (RFC 4475 inv2543) */
+	assert_non_null(n.tag.p);
+	assert_int_equal(na("sip:a@b", &n), 0);
+	assert_int_equal(n.tag.len, 0);
+	assert_non_null(n.tag.p);
 	/* RFC 4475 wsinv To */
 	assert_int_equal(na("\r\n sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n", &n), 0);
 	assert_sl(n.uri.host, "chair-dnrc.example.com");
@@ -525,6 +530,44 @@ static void test_aor_bounds(void **state)
 	assert_string_equal(out, "a@[::1]");
 }
 
+/* RFC 5118 §4.10: RFC 3261's ABNF allows "::" + ":" IPv4address, i.e.
+ * three colons before a dotted quad; that one construct is tolerated. */
+static void test_uri_ipv6_abnf_bug(void **state)
+{
+	static const char *const still_bad[] = {
+		"sip:[2001:db8:::1]", "sip:[2001:db8::::192.0.2.1]", "sip:[2001::1:::192.0.2.1]",
+		"sip:[2001:db8:::192.0.2]", "sip:[2001:db8:::192.0.2.1x]", "sip:[:::]",
+		"sip:[:::192.0.2.1:5]", "sip:[1:2:3:4:5:6:7:::192.0.2.1]",
+	};
+	struct sip_uri u;
+	struct sip_via v;
+
+	(void)state;
+	assert_int_equal(uri("sip:user@[2001:db8:::192.0.2.1]", &u), 0);
+	assert_true(u.host_ipv6);
+	/* kept as written: a proxy may forward it as is */
+	assert_sl(u.host, "2001:db8:::192.0.2.1");
+	assert_int_equal(uri("sip:[2001:db8:::192.0.2.1]:5070;lr", &u), 0);
+	assert_int_equal(u.port, 5070);
+	assert_int_equal(uri("sip:[:::192.0.2.1]", &u), 0);
+	assert_int_equal(uri("sip:[1:2:3:4:5:::192.0.2.1]", &u), 0);
+	for (size_t i = 0; i < sizeof(still_bad) / sizeof(still_bad[0]); i++) {
+		if (uri(still_bad[i], &u) != -1)
+			fail_msg("%s parsed", still_bad[i]);
+	}
+	/* the same address as the correct two-colon form */
+	assert_true(eq("sip:user@[2001:db8:::192.0.2.1]", "sip:user@[2001:db8::192.0.2.1]"));
+	assert_true(eq("sip:user@[2001:db8:::192.0.2.1]", "sip:user@[2001:db8::c000:201]"));
+	assert_string_equal(aor("sip:user@[2001:db8:::192.0.2.1]"), "user@[2001:db8::c000:201]");
+	/* the Via sent-by goes through the same host rule */
+	assert_int_equal(via("SIP/2.0/UDP [2001:db8:::192.0.2.1]:5060;branch=z9hG4bK1", &v), 0);
+	assert_sl(v.host, "2001:db8:::192.0.2.1");
+	assert_int_equal(v.port, 5060);
+	/* a NUL inside the brackets is no address, whatever precedes it */
+	assert_int_equal(sip_via_parse(heap_n("SIP/2.0/UDP [::1\0x]", 20), &v), -1);
+	assert_int_equal(sip_via_parse(heap_n("SIP/2.0/UDP [2001:db8:::192.0.2.1\0]", 35), &v), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +575,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_uri_minimal, teardown),
 		cmocka_unit_test_teardown(test_uri_user_chars, teardown),
 		cmocka_unit_test_teardown(test_uri_ipv6, teardown),
+		cmocka_unit_test_teardown(test_uri_ipv6_abnf_bug, teardown),
 		cmocka_unit_test_teardown(test_uri_other_schemes, teardown),
 		cmocka_unit_test_teardown(test_uri_invalid, teardown),
 		cmocka_unit_test_teardown(test_naddr_quoted_display, teardown),
