@@ -4,7 +4,7 @@
 set -e
 # build: what `make run` needs; test: what `make test` needs on top.
 BUILD_PKGS="gcc make libsqlite3-dev libinih-dev libssl-dev"
-TEST_PKGS="$BUILD_PKGS libcmocka-dev sqlite3 sip-tester baresip linphone-cli clang python3 procps iproute2"
+TEST_PKGS="$BUILD_PKGS libcmocka-dev sqlite3 sip-tester baresip linphone-cli clang python3 procps iproute2 sipvicious fail2ban e2fsprogs util-linux"
 case "${1:-build}" in
 build) PKGS="$BUILD_PKGS" ;;
 test) PKGS="$TEST_PKGS" ;;

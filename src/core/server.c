@@ -66,6 +66,7 @@ struct server {
 	struct auth_ctx *auth;
 	struct guard *guard;
 	unsigned tcp_max;                /* TCP connections, all workers */
+	_Atomic unsigned tcp_open;       /* ... open now */
 	struct worker *workers;
 	unsigned nworkers;
 	atomic_bool stop;
@@ -592,8 +593,9 @@ static bool tcp_gate(void *ctx, const struct sockaddr *peer, bool open)
 static int worker_init(struct server *s, struct worker *w, unsigned id, char *err, size_t errlen)
 {
 	const struct cfg *c = s->cfg;
-	struct tp_limits lim = { c->max_msg, (s->tcp_max + c->workers - 1) / c->workers,
-				 c->tcp_idle_timeout, c->tcp_header_timeout };
+	struct tp_limits lim = { .max_msg = c->max_msg, .tcp_max_conns = s->tcp_max,
+				 .tcp_open = &s->tcp_open, .tcp_idle_timeout = c->tcp_idle_timeout,
+				 .tcp_header_timeout = c->tcp_header_timeout };
 	int fd;
 
 	w->srv = s;

@@ -64,7 +64,11 @@ struct store_reader;
 /*
  * Open the store at path (SQLite file), creating the schema if needed, in
  * WAL mode with synchronous=FULL.  On error returns NULL and writes a
- * one-line reason into err.
+ * one-line reason naming the file into err: missing directory, read-only
+ * file or directory, locked by another process (after a 2 s wait), full,
+ * corrupt (PRAGMA quick_check), or a WAL that SQLite would silently cut
+ * short (a damaged header, or damage with commits after it).  A refused
+ * file is left exactly as it was (no checkpoint on close).
  */
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
@@ -72,7 +76,15 @@ void store_close(struct store *s);
 /* Start/stop the group-commit writer (serve only; CLI tools write directly). */
 int store_writer_start(struct store *s);
 void store_writer_stop(struct store *s);     /* drains the queue first */
-/* Thread-safe; r->done is called exactly once, from the writer thread. */
+/*
+ * Thread-safe; r->done is called exactly once, from the writer thread.
+ * r->result is 0 once the change is durable; <0 when it was not applied
+ * at all: -EBUSY (another process holds the write lock: the first batch
+ * waits 2 s for it, later ones 250 ms until one gets through), -ENOSPC or
+ * -EIO (full disk, file size limit, read-only or failing file), -EROFS.
+ * The writer goes on with the next batch: once the fault clears, commits
+ * succeed again without a restart.
+ */
 void store_submit(struct store *s, struct store_req *r);
 
 /* Synchronous apply (CLI, tests, start-up purge). */

@@ -9,10 +9,15 @@
  * the next lookup always sees the latest commit, even another process's.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -21,8 +26,13 @@
 
 #define SQ_SCHEMA_VERSION 1
 /* Long enough to ride out another writer's commit, short enough that a
- * stuck lock fails a batch (and its REGISTERs get 500) instead of hanging. */
+ * stuck lock fails a batch (and its REGISTERs get 503) instead of hanging. */
 #define SQ_BUSY_MS 2000
+/* Once a batch has waited SQ_BUSY_MS in vain, the lock is not a passing
+ * commit: later batches wait this long only, until one gets through.
+ * Requests for one AOR run one batch after another, so without it the
+ * tenth REGISTER queued behind a stuck lock would wait twenty seconds. */
+#define SQ_BUSY_STUCK_MS 250
 
 enum sq_stmt {
 	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK,
@@ -91,6 +101,7 @@ struct sq_conn {
 	struct store_conn base;    /* first: store.c only sees this */
 	sqlite3 *db;
 	sqlite3_stmt *st[SQ__COUNT];
+	bool stuck;                /* writer: the last batch found the lock held */
 };
 
 /* A corrupt file fails every statement: say so loudly, but once. */
@@ -125,8 +136,8 @@ static int sq_fail(struct sq_conn *c, int rc, sqlite3_stmt *st)
 
 	if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB) {
 		if (!atomic_exchange(&sq_corrupt_logged, true))
-			log_err("store: database file is corrupt (%s); restore it from a backup",
-				sqlite3_errmsg(c->db));
+			log_err("store: %s is corrupt (%s); restore it from a backup",
+				sqlite3_db_filename(c->db, "main"), sqlite3_errmsg(c->db));
 	} else {
 		log_rl(LOG_RL_STORE, "store: %s: %s (%d)", sqlite3_sql(st),
 		       sqlite3_errmsg(c->db), rc);
@@ -182,10 +193,42 @@ static const char *sq_col(sqlite3_stmt *st, int i)
 
 /* ---- opening ---- */
 
+/* The system's reason behind SQLite's, as " (reason)", or "". */
+static const char *sq_why(int e, char *buf, size_t len)
+{
+	if (e <= 0)
+		return "";
+	snprintf(buf, len, " (%s)", strerror(e));
+	return buf;
+}
+
+/*
+ * "X is read-only" or "cannot open X" says too little when the file is
+ * fine but its directory is not writable: SQLite keeps X-wal and X-shm
+ * there.  Fills err and returns true when that is the case.
+ */
+static bool sq_dir_err(const char *path, const char *what, char *err, size_t errlen)
+{
+	char d[PATH_MAX], why[128];
+	const char *dir;
+
+	if (access(path, F_OK) < 0)
+		return false;
+	snprintf(d, sizeof(d), "%s", path);
+	dir = dirname(d);
+	if (access(dir, W_OK) == 0)
+		return false;
+	snprintf(err, errlen, "%s %s: its directory %s is not writable%s, and SQLite keeps"
+		 " %s-wal and %s-shm there", what, path, dir, sq_why(errno, why, sizeof(why)),
+		 path, path);
+	return true;
+}
+
 /* Turn an SQLite failure during open into the one-line reason for err. */
 static int sq_open_err(struct sq_conn *c, int rc, const char *path, char *err, size_t errlen)
 {
 	const char *msg = sqlite3_errmsg(c->db);
+	char why[128];
 
 	switch (rc & 0xff) {
 	case SQLITE_NOTADB:
@@ -193,7 +236,8 @@ static int sq_open_err(struct sq_conn *c, int rc, const char *path, char *err, s
 		snprintf(err, errlen, "%s is not a sipreg database or is corrupt: %s", path, msg);
 		break;
 	case SQLITE_READONLY:
-		snprintf(err, errlen, "%s is read-only", path);
+		if (!sq_dir_err(path, "cannot write", err, errlen))
+			snprintf(err, errlen, "%s is read-only", path);
 		break;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -201,11 +245,23 @@ static int sq_open_err(struct sq_conn *c, int rc, const char *path, char *err, s
 			 path, SQ_BUSY_MS);
 		break;
 	case SQLITE_CANTOPEN:
-		snprintf(err, errlen, "cannot open %s: %s", path, msg);
+		if (!sq_dir_err(path, "cannot open", err, errlen))
+			snprintf(err, errlen, "cannot open %s: %s%s", path, msg,
+				 sq_why(sqlite3_system_errno(c->db), why, sizeof(why)));
 		break;
 	case SQLITE_FULL:
 		snprintf(err, errlen, "cannot write %s: disk full", path);
 		break;
+	case SQLITE_IOERR: {
+		int e = sqlite3_system_errno(c->db);
+
+		if (e == ENOSPC || e == EFBIG || e == EDQUOT)
+			snprintf(err, errlen, "cannot write %s or its -wal or -shm file: %s",
+				 path, strerror(e));
+		else
+			snprintf(err, errlen, "%s: %s%s", path, msg, sq_why(e, why, sizeof(why)));
+		break;
+	}
 	default:
 		snprintf(err, errlen, "%s: %s", path, msg);
 		break;
@@ -253,6 +309,160 @@ out:
 	return ret;
 }
 
+/* ---- the WAL, checked before SQLite can silently drop part of it ---- */
+
+#define SQ_WAL_MAGIC 0x377f0682u   /* low bit: checksums big-endian */
+#define SQ_WAL_VERSION 3007000u
+#define SQ_WAL_HDR 32
+#define SQ_WAL_FHDR 24
+
+static uint32_t sq_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t sq_le32(const unsigned char *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* SQLite's WAL checksum (wal.c, walChecksumBytes); n is a multiple of 8. */
+static void sq_wal_sum(bool be, const unsigned char *p, size_t n, uint32_t ck[2])
+{
+	uint32_t s1 = ck[0], s2 = ck[1];
+
+	for (size_t i = 0; i < n; i += 8) {
+		s1 += (be ? sq_be32(p + i) : sq_le32(p + i)) + s2;
+		s2 += (be ? sq_be32(p + i + 4) : sq_le32(p + i + 4)) + s1;
+	}
+	ck[0] = s1;
+	ck[1] = s2;
+}
+
+/* Is frame f (header + page) valid after a frame whose checksum was prev? */
+static bool sq_wal_frame_ok(bool be, const unsigned char *hdr, const unsigned char *f,
+			    uint32_t psz, const uint32_t prev[2])
+{
+	uint32_t ck[2] = { prev[0], prev[1] };
+
+	if (memcmp(f + 8, hdr + 16, 8) != 0 || sq_be32(f) == 0)
+		return false;
+	sq_wal_sum(be, f, 8, ck);
+	sq_wal_sum(be, f + SQ_WAL_FHDR, psz, ck);
+	return ck[0] == sq_be32(f + 16) && ck[1] == sq_be32(f + 20);
+}
+
+/*
+ * SQLite reads a WAL up to its first invalid frame and ignores the rest,
+ * and ignores a WAL whose header is invalid: right after a torn write at a
+ * crash that loses only what was never acknowledged, but after damage it
+ * silently drops acknowledged commits.  Tell the two apart and refuse the
+ * damage:
+ *   - a header that is not a WAL header, in a file long enough to hold a
+ *     frame (SQLite writes and syncs the header alone, before any frame);
+ *   - after the first invalid frame, a chain of frames that are valid
+ *     relative to each other and hold two commits or more: the second of
+ *     them began only after the first was durable, so the invalid frame
+ *     is not a torn tail.
+ * Called with the write lock held, so that no writer changes the WAL.
+ */
+static int sq_wal_check(const char *path, char *err, size_t errlen)
+{
+	char wal[PATH_MAX + 8];
+	unsigned char hdr[SQ_WAL_HDR], *f = NULL;
+	uint32_t psz, prev[2], ck[2] = { 0, 0 }, frame, bad = 0, chain = 0, lost = 0;
+	struct stat sb;
+	bool be;
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal))
+		return 0;
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;       /* none, or unreadable: SQLite says so itself */
+	if (fstat(fd, &sb) < 0 || sb.st_size < SQ_WAL_HDR ||
+	    pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+		goto out;
+	be = sq_be32(hdr) & 1;
+	psz = sq_be32(hdr + 8);
+	sq_wal_sum(be, hdr, 24, ck);
+	if ((sq_be32(hdr) & ~1u) != SQ_WAL_MAGIC || sq_be32(hdr + 4) != SQ_WAL_VERSION ||
+	    psz < 512 || psz > 65536 || (psz & (psz - 1)) ||
+	    ck[0] != sq_be32(hdr + 24) || ck[1] != sq_be32(hdr + 28)) {
+		if (sb.st_size >= SQ_WAL_HDR + SQ_WAL_FHDR + 512) {
+			snprintf(err, errlen, "%s is corrupt (its header is not a WAL header):"
+				 " SQLite would ignore the %lld bytes of committed changes in it;"
+				 " restore %s and its -wal from a backup, or move %s away to"
+				 " start without them", wal, (long long)sb.st_size, path, wal);
+			ret = -EIO;
+		}
+		goto out;
+	}
+	f = malloc(SQ_WAL_FHDR + psz);
+	if (!f)
+		goto out;
+	prev[0] = ck[0];
+	prev[1] = ck[1];
+	for (frame = 1;; frame++) {
+		off_t off = SQ_WAL_HDR + (off_t)(frame - 1) * (SQ_WAL_FHDR + psz);
+		ssize_t n = pread(fd, f, SQ_WAL_FHDR + psz, off);
+		bool ok;
+
+		if (n != (ssize_t)(SQ_WAL_FHDR + psz))
+			break;
+		ok = sq_wal_frame_ok(be, hdr, f, psz, prev);
+		if (!bad && !ok) {
+			bad = frame;
+		} else if (bad && ok) {
+			chain += sq_be32(f + 4) != 0;    /* a commit frame */
+			if (chain > lost)
+				lost = chain;
+		} else if (bad) {
+			chain = 0;
+		}
+		prev[0] = sq_be32(f + 16);
+		prev[1] = sq_be32(f + 20);
+	}
+	if (lost >= 2) {
+		snprintf(err, errlen, "%s is corrupt at frame %u: SQLite would drop the %u"
+			 " transactions committed after it; restore %s and its -wal from a"
+			 " backup, or move %s away to start without them", wal, bad, lost,
+			 path, wal);
+		ret = -EIO;
+	}
+out:
+	free(f);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Catch a damaged file at start rather than at the first request that
+ * touches the bad page: quick_check reads every page (a fraction of a
+ * second for a million bindings) and runs outside any write lock.
+ */
+static int sq_quick_check(struct sq_conn *c, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(c->db, "PRAGMA quick_check(1)", -1, 0, &st, NULL);
+	int ret = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && strcmp(sq_col(st, 0), "ok") != 0) {
+		snprintf(err, errlen, "%s is corrupt: %s; restore it from a backup",
+			 path, sq_col(st, 0));
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		ret = -EIO;
+	} else if (rc != SQLITE_ROW) {
+		ret = sq_open_err(c, rc, path, err, errlen);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
 /*
  * Create or check the schema inside BEGIN IMMEDIATE: that also proves at
  * start-up that the file can be written (not read-only, not locked).
@@ -262,6 +472,8 @@ static int sq_schema(struct sq_conn *c, const char *path, char *err, size_t errl
 	int rc, ret = 0, version = 0, objects = 0;
 
 	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && (ret = sq_wal_check(path, err, errlen)) < 0)
+		goto out;
 	if (rc == SQLITE_OK)
 		rc = sq_query_int(c, "PRAGMA user_version", &version);
 	if (rc == SQLITE_OK && version == 0)
@@ -318,7 +530,10 @@ static int sq_setup(struct sq_conn *c, enum store_conn_kind kind, const char *pa
 	if (kind == STORE_CONN_WRITER &&
 	    (rc = sqlite3_exec(c->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL)) != SQLITE_OK)
 		return sq_open_err(c, rc, path, err, errlen);
-	return kind == STORE_CONN_MAIN ? sq_schema(c, path, err, errlen) : 0;
+	if (kind != STORE_CONN_MAIN)
+		return 0;
+	ret = sq_schema(c, path, err, errlen);
+	return ret < 0 ? ret : sq_quick_check(c, path, err, errlen);
 }
 
 static int sq_prepare(struct sq_conn *c, enum store_conn_kind kind, const char *path,
@@ -356,6 +571,7 @@ static int sq_open(const char *path, enum store_conn_kind kind, struct store_con
 	/* Readers cannot write even by mistake; no URI parsing of the path. */
 	int flags = SQLITE_OPEN_NOMUTEX | (kind == STORE_CONN_READER ? SQLITE_OPEN_READONLY :
 					   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	char why[128];
 	int rc, ret = 0;
 
 	*out = NULL;
@@ -366,8 +582,9 @@ static int sq_open(const char *path, enum store_conn_kind kind, struct store_con
 	c->base.ops = &store_sqlite_ops;
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		snprintf(err, errlen, "cannot open %s: %s%s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc),
+			 sq_why(c->db ? sqlite3_system_errno(c->db) : 0, why, sizeof(why)));
 		ret = sq_errno(rc);
 		goto out;
 	}
@@ -377,10 +594,16 @@ static int sq_open(const char *path, enum store_conn_kind kind, struct store_con
 	if (ret == 0)
 		ret = sq_prepare(c, kind, path, err, errlen);
 out:
-	if (ret < 0)
+	if (ret < 0) {
+		/* Closing the last connection would checkpoint, then delete the
+		 * WAL: not with a file we just refused, whose WAL may be all
+		 * that is left of acknowledged changes. */
+		if (c->db)
+			sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 		sq_close(&c->base);
-	else
+	} else {
 		*out = &c->base;
+	}
 	return ret;
 }
 
@@ -476,6 +699,21 @@ static int sq_apply_req(struct sq_conn *c, const struct store_req *r, bool *brok
 	return ret;
 }
 
+/* Wait SQ_BUSY_MS for the write lock, or SQ_BUSY_STUCK_MS while stuck. */
+static void sq_busy_adapt(struct sq_conn *c, bool stuck)
+{
+	if (stuck == c->stuck)
+		return;
+	c->stuck = stuck;
+	sqlite3_busy_timeout(c->db, stuck ? SQ_BUSY_STUCK_MS : SQ_BUSY_MS);
+	if (stuck)
+		log_warn("store: %s stays locked by another process: commits fail after"
+			 " %d ms until it is released", sqlite3_db_filename(c->db, "main"),
+			 SQ_BUSY_STUCK_MS);
+	else
+		log_info("store: %s is no longer locked", sqlite3_db_filename(c->db, "main"));
+}
+
 static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, size_t n)
 {
 	struct sq_conn *c = sq_of(sc);
@@ -491,6 +729,7 @@ static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, 
 	if (ret < 0)
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->result = ret;
+	sq_busy_adapt(c, ret == -EBUSY);
 	return ret;
 }
 

@@ -27,6 +27,7 @@ struct tcp_conn {
 	struct ev ev;
 	struct tcp_conn *hnext;           /* by id */
 	struct tcp_conn *prev, *next;     /* LRU: least recently active first */
+	struct tcp_conn *pprev, *pnext;   /* unfinished messages, oldest first */
 	struct tcp_state *st;
 	uint64_t id;
 	struct sockaddr_storage peer;
@@ -54,6 +55,7 @@ struct tcp_state {
 	size_t nlis;
 	struct tcp_conn *buckets[TCP_BUCKETS];
 	struct tcp_conn *lru_head, *lru_tail;
+	struct tcp_conn *part_head, *part_tail;
 	struct tcp_conn *dead;            /* freed after the loop iteration */
 	size_t nconns;
 	uint64_t next_id;
@@ -85,6 +87,38 @@ static void lru_push(struct tcp_state *st, struct tcp_conn *c)
 	st->lru_tail = c;
 }
 
+/*
+ * Connections holding the start of a message, in the order they started
+ * one: the tick closes those past the header timeout even when they have
+ * gone silent, so an unfinished message cannot pin its buffer for the
+ * whole idle timeout.
+ */
+static void partial_set(struct tcp_state *st, struct tcp_conn *c, int64_t since)
+{
+	bool was = c->partial_ms != 0;
+
+	if (since && !was) {
+		c->pprev = st->part_tail;
+		c->pnext = NULL;
+		if (st->part_tail)
+			st->part_tail->pnext = c;
+		else
+			st->part_head = c;
+		st->part_tail = c;
+	} else if (!since && was) {
+		if (c->pprev)
+			c->pprev->pnext = c->pnext;
+		else
+			st->part_head = c->pnext;
+		if (c->pnext)
+			c->pnext->pprev = c->pprev;
+		else
+			st->part_tail = c->pprev;
+		c->pprev = c->pnext = NULL;
+	}
+	c->partial_ms = since;
+}
+
 static struct tcp_conn *conn_find(struct tcp_state *st, uint64_t id)
 {
 	struct tcp_conn *c = st->buckets[id % TCP_BUCKETS];
@@ -110,7 +144,10 @@ static void conn_close(struct tcp_conn *c)
 	if (*pp)
 		*pp = c->hnext;
 	lru_unlink(st, c);
+	partial_set(st, c, 0);
 	st->nconns--;
+	if (st->tw->lim.tcp_open)
+		atomic_fetch_sub(st->tw->lim.tcp_open, 1);
 	if (c->gated)
 		st->tw->gate(st->tw->ctx, (const struct sockaddr *)&c->peer, false);
 	c->next = st->dead;
@@ -334,7 +371,7 @@ static void conn_read(struct tcp_conn *c)
 				c->in_cap = 0;
 			}
 		}
-		c->partial_ms = c->in_len ? (c->partial_ms ? c->partial_ms : now) : 0;
+		partial_set(st, c, c->in_len ? (c->partial_ms ? c->partial_ms : now) : 0);
 		if (c->close_after_write && c->out_len == 0) {
 			conn_close(c);
 			return;
@@ -383,6 +420,22 @@ static bool make_room(struct tcp_state *st, int64_t now_ms)
 	return false;
 }
 
+/* Take one of the server's connection slots (shared by the workers),
+ * making room if they are all taken. */
+static bool conn_slot(struct tcp_state *st, int64_t now)
+{
+	struct tp_limits *lim = &st->tw->lim;
+
+	if (!lim->tcp_open)
+		return st->nconns < lim->tcp_max_conns || make_room(st, now);
+	if (atomic_fetch_add(lim->tcp_open, 1) < lim->tcp_max_conns)
+		return true;
+	if (make_room(st, now))
+		return true; /* its close gave one back */
+	atomic_fetch_sub(lim->tcp_open, 1);
+	return false;
+}
+
 static void accept_one(struct tcp_state *st, int lfd)
 {
 	struct tp_worker *tw = st->tw;
@@ -394,13 +447,13 @@ static void accept_one(struct tcp_state *st, int lfd)
 
 	if (fd < 0)
 		return;
-	if (st->nconns >= tw->lim.tcp_max_conns && !make_room(st, now)) {
-		log_rl(LOG_RL_TCP, "tcp: connection refused: limit of %u connections per worker reached",
+	if (!conn_slot(st, now)) {
+		log_rl(LOG_RL_TCP, "tcp: connection refused: the limit of %u connections is reached",
 		       tw->lim.tcp_max_conns);
 		goto refuse;
 	}
 	if (tw->gate && !tw->gate(tw->ctx, (const struct sockaddr *)&peer, true))
-		goto refuse;
+		goto unslot;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto ungate;
@@ -423,6 +476,9 @@ static void accept_one(struct tcp_state *st, int lfd)
 ungate:
 	if (tw->gate)
 		tw->gate(tw->ctx, (const struct sockaddr *)&peer, false);
+unslot:
+	if (tw->lim.tcp_open)
+		atomic_fetch_sub(tw->lim.tcp_open, 1);
 refuse:
 	close(fd);
 }
@@ -531,6 +587,11 @@ static void tcp_tick(struct tp_worker *tw, int64_t now_ms)
 	struct tcp_conn *c;
 
 	reap(st);
+	while ((c = st->part_head) && now_ms - c->partial_ms > (int64_t)tw->lim.tcp_header_timeout * 1000) {
+		log_rl(LOG_RL_TCP, "tcp: closing a connection that took over %us to send one message",
+		       tw->lim.tcp_header_timeout);
+		conn_close(c);
+	}
 	while ((c = st->lru_head) && now_ms - c->last_ms > idle_ms) {
 		if (c->partial_ms || c->bound_until <= now) {
 			conn_close(c);

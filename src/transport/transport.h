@@ -14,6 +14,7 @@
 #define SR_TRANSPORT_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +53,8 @@ struct tp_src {
 
 struct tp_limits {
 	size_t max_msg;                 /* largest SIP message accepted */
-	unsigned tcp_max_conns;         /* per worker (the server splits its total) */
+	unsigned tcp_max_conns;         /* in all workers together */
+	_Atomic unsigned *tcp_open;     /* shared count of open TCP connections (or NULL: per worker) */
 	unsigned tcp_idle_timeout;      /* seconds without traffic before closing */
 	unsigned tcp_header_timeout;    /* seconds to complete a started message */
 };

@@ -441,6 +441,85 @@ static void test_lock_held_recovers(void **state)
 	store_close(s);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Holds the write lock for hold_ms on its own connection. */
+struct holder {
+	const char *path;
+	int hold_ms;
+	atomic_bool locked;
+};
+
+static void *hold_lock(void *p)
+{
+	struct holder *h = p;
+	sqlite3 *db = raw_open(h->path);
+
+	raw_exec(db, "BEGIN IMMEDIATE");
+	atomic_store(&h->locked, true);
+	usleep((useconds_t)h->hold_ms * 1000);
+	raw_exec(db, "COMMIT");
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* A lock that outlasts the busy timeout is stuck: the batches after the
+ * first fail fast (requests for one AOR come one batch after another, so
+ * each would otherwise wait the full timeout).  Once a batch gets
+ * through, a lock that is only passing is waited for again. */
+static void test_lock_stuck_fails_fast(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = fx_open(f);
+	sqlite3 *db = raw_open(f->path);
+	struct holder h = { .path = f->path, .hold_ms = 800 };
+	struct treq t[5];
+	pthread_t th;
+	double t0;
+
+	done_reset();
+	assert_int_equal(store_writer_start(s), 0);
+	raw_exec(db, "BEGIN IMMEDIATE");
+	t0 = now_s();
+	treq_put(&t[0], 1, "a@x");
+	store_submit(s, &t[0].r);
+	done_wait(1);
+	assert_int_equal(t[0].r.result, -EBUSY);
+	assert_true(now_s() - t0 >= 1.9);
+	for (int i = 1; i < 3; i++) {
+		t0 = now_s();
+		treq_put(&t[i], i + 1, "a@x");
+		store_submit(s, &t[i].r);
+		done_wait(i + 1);
+		assert_int_equal(t[i].r.result, -EBUSY);
+		assert_true(now_s() - t0 < 1.0);
+	}
+	raw_exec(db, "COMMIT");
+	treq_put(&t[3], 4, "a@x");
+	store_submit(s, &t[3].r);
+	done_wait(4);
+	assert_int_equal(t[3].r.result, 0);
+	/* a lock held 0.8 s is waited for again */
+	assert_int_equal(pthread_create(&th, NULL, hold_lock, &h), 0);
+	while (!atomic_load(&h.locked))
+		usleep(1000);
+	treq_put(&t[4], 5, "a@x");
+	store_submit(s, &t[4].r);
+	done_wait(5);
+	pthread_join(th, NULL);
+	assert_int_equal(t[4].r.result, 0);
+	store_writer_stop(s);
+	sqlite3_close(db);
+	assert_int_equal(count_bindings(s, "a@x"), 2);
+	store_close(s);
+}
+
 /* The writer and the synchronous API on the same file at the same time. */
 struct sync_arg {
 	struct store *s;
@@ -566,6 +645,7 @@ int main(void)
 		T(test_stop_drains),
 		T(test_disk_full_recovers),
 		T(test_lock_held_recovers),
+		T(test_lock_stuck_fails_fast),
 		T(test_apply_alongside_writer),
 		T(test_readers_during_writes),
 #undef T
