@@ -40,7 +40,7 @@ enum sq_stmt {
 	SQ_PUT, SQ_DEL, SQ_DEL_AOR,
 	SQ_LOAD, SQ_LIST_AOR, SQ_LIST_ALL, SQ_MAX_ID, SQ_PURGE,
 	SQ_USER_PUT, SQ_USER_DEL, SQ_USER_LIST,
-	SQ_USER_GET, SQ_DOMAIN_EXISTS,
+	SQ_USER_GET, SQ_DOMAIN_EXISTS, SQ_USER_DECOY,
 	SQ__COUNT
 };
 
@@ -82,6 +82,7 @@ static const struct {
 	[SQ_USER_GET] = { "SELECT ha1_md5, ha1_sha256 FROM users WHERE user = ?1 AND domain = ?2",
 			  K_READER },
 	[SQ_DOMAIN_EXISTS] = { "SELECT 1 FROM users WHERE domain = ?1 LIMIT 1", K_READER },
+	[SQ_USER_DECOY] = { "SELECT ?1, ?2", K_READER },
 };
 
 static const char sq_schema_v1[] =
@@ -870,6 +871,26 @@ static int sq_copy_ha1(sqlite3_stmt *st, int i, char *dst)
 	return 0;
 }
 
+/*
+ * An unknown user costs what a known one does: a found row is decoded and
+ * copied, so a miss decodes and copies a row of the same shape (HA1s of
+ * the same lengths) from a table-less SELECT.  Without it a wrong password
+ * for an existing user answers measurably later than for a made-up one.
+ */
+static void sq_user_decoy(struct sq_conn *c, struct store_user *out)
+{
+	static const char md5[] = "00000000000000000000000000000000";
+	static const char sha[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	sqlite3_stmt *st = c->st[SQ_USER_DECOY];
+
+	if (sqlite3_bind_text(st, 1, md5, sizeof(md5) - 1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 2, sha, sizeof(sha) - 1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sq_copy_ha1(st, 0, out->ha1_md5) == 0)
+		(void)sq_copy_ha1(st, 1, out->ha1_sha256);
+	sq_done(st);
+	out->ha1_md5[0] = out->ha1_sha256[0] = '\0'; /* nothing of it is used */
+}
+
 static int sq_user_get(struct store_conn *sc, sl_t user, sl_t domain, struct store_user *out)
 {
 	struct sq_conn *c = sq_of(sc);
@@ -883,6 +904,7 @@ static int sq_user_get(struct store_conn *sc, sl_t user, sl_t domain, struct sto
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		ret = -ENOENT;
+		sq_user_decoy(c, out);
 	} else if (rc != SQLITE_ROW) {
 		ret = sq_fail(c, rc, st);
 	} else if (sq_copy_ha1(st, 0, out->ha1_md5) < 0 ||
