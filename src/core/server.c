@@ -675,8 +675,9 @@ static void log_listening(const struct cfg *c)
 
 /*
  * The main thread waits for a signal, and once a second drops expired
- * bindings from memory (popping heaps, no scan) and asks the store's
- * writer to delete them too (by the expires index, in bounded chunks
+ * bindings from memory (popping heaps, no scan), checkpoints the store's
+ * WAL (off the writer's path), and every five seconds asks the writer to
+ * delete expired rows too (by the expires index, in bounded chunks
  * between commits).
  */
 static void main_loop(struct server *s, const sigset_t *set)
@@ -693,6 +694,7 @@ static void main_loop(struct server *s, const sigset_t *set)
 			return;
 		}
 		reg_expire(s->reg, now);
+		store_checkpoint(s->store);
 		if (++ticks % 5 == 0)
 			store_purge_request(s->store, now);
 	}

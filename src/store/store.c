@@ -331,6 +331,14 @@ void store_writer_stats(struct store *s, uint64_t *batches, uint64_t *requests)
 
 /* ---- synchronous API on the main connection ---- */
 
+void store_checkpoint(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->ops->checkpoint(s->main) < 0)
+		log_rl(LOG_RL_STORE, "store: checkpoint failed; the WAL keeps growing until one succeeds");
+	pthread_mutex_unlock(&s->lock);
+}
+
 int store_apply(struct store *s, const struct store_change *ch, size_t n)
 {
 	int ret = store_changes_valid(ch, n);

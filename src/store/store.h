@@ -106,6 +106,13 @@ int store_purge_expired(struct store *s, int64_t now);
  * expiring at once never stall the commits of live registrations.
  */
 void store_purge_request(struct store *s, int64_t now);
+/*
+ * Copy committed WAL pages into the database file, without waiting for
+ * anyone (a passive checkpoint) on the main connection.  The writer never
+ * checkpoints: a checkpoint inside a commit would hold up every REGISTER
+ * of that batch.  The server calls this once a second.
+ */
+void store_checkpoint(struct store *s);
 
 /* Subscribers.  user/domain are the AOR parts ("alice", "example.com"). */
 int store_user_put(struct store *s, const char *user, const char *domain,

@@ -63,6 +63,8 @@ struct store_ops {
 	int (*max_id)(struct store_conn *c, int64_t *out);
 	/* Delete at most limit expired rows; returns the count deleted. */
 	int (*purge)(struct store_conn *c, int64_t now, int limit);
+	/* A checkpoint that never waits; 0 or <0. */
+	int (*checkpoint)(struct store_conn *c);
 
 	int (*user_put)(struct store_conn *c, const char *user, const char *domain,
 			const char *ha1_md5, const char *ha1_sha256);

@@ -531,6 +531,12 @@ static int sq_setup(struct sq_conn *c, enum store_conn_kind kind, const char *pa
 	if (kind == STORE_CONN_WRITER &&
 	    (rc = sqlite3_exec(c->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL)) != SQLITE_OK)
 		return sq_open_err(c, rc, path, err, errlen);
+	/* The writer's commits never checkpoint (store_checkpoint does it
+	 * from the main thread): a checkpoint in a commit would delay every
+	 * 200 of that batch by the time it takes to copy and fsync pages. */
+	if (kind == STORE_CONN_WRITER &&
+	    (rc = sqlite3_exec(c->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL)) != SQLITE_OK)
+		return sq_open_err(c, rc, path, err, errlen);
 	if (kind != STORE_CONN_MAIN)
 		return 0;
 	ret = sq_schema(c, path, err, errlen);
@@ -732,6 +738,17 @@ static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, 
 			reqs[i]->result = ret;
 	sq_busy_adapt(c, ret == -EBUSY);
 	return ret;
+}
+
+static int sq_checkpoint(struct store_conn *sc)
+{
+	struct sq_conn *c = sq_of(sc);
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY)
+		return 0;
+	log_rl(LOG_RL_STORE, "store: checkpoint: %s (%d)", sqlite3_errmsg(c->db), rc);
+	return sq_errno(rc);
 }
 
 static int sq_purge(struct store_conn *sc, int64_t now, int limit)
@@ -951,6 +968,7 @@ const struct store_ops store_sqlite_ops = {
 	.list = sq_list,
 	.max_id = sq_max_id,
 	.purge = sq_purge,
+	.checkpoint = sq_checkpoint,
 	.user_put = sq_user_put,
 	.user_del = sq_user_del,
 	.user_list = sq_user_list,
