@@ -740,10 +740,21 @@ static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, 
 	return ret;
 }
 
+/* Checkpoint once the WAL holds about what SQLite's own default would
+ * (1000 pages): small ones are left alone, as SQLite would. */
+#define SQ_CKPT_WAL_BYTES (1000 * 4096)
+
 static int sq_checkpoint(struct store_conn *sc)
 {
 	struct sq_conn *c = sq_of(sc);
-	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	char wal[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", sqlite3_db_filename(c->db, "main")) >= (int)sizeof(wal) ||
+	    stat(wal, &sb) < 0 || sb.st_size < SQ_CKPT_WAL_BYTES)
+		return 0;
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
 	if (rc == SQLITE_OK || rc == SQLITE_BUSY)
 		return 0;
