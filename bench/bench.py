@@ -47,6 +47,7 @@ FULL = dict(
     scale_rate=5000, scale_s=15,
     expiry=dict(aors=100000, contacts=10, lead_s=40, window_s=60, tail_s=8, rate=5000),
     callgrind=(200, 2200), perf_s=10,
+    durability=dict(rounds=3, rate=8000, kill_after_s=(1.5, 3.0)),
 )
 QUICK = dict(
     users=10000,
@@ -56,6 +57,7 @@ QUICK = dict(
     scale_rate=3000, scale_s=4,
     expiry=dict(aors=10000, contacts=10, lead_s=14, window_s=10, tail_s=3, rate=3000),
     callgrind=(20, 220), perf_s=4,
+    durability=dict(rounds=1, rate=4000, kill_after_s=(1.0, 2.0)),
 )
 
 STARTED = []   # Popen objects we started; stopped by cleanup()
@@ -771,6 +773,105 @@ def mass_expiry(P, work, results):
         Path(str(db) + suffix).unlink(missing_ok=True)
 
 
+def durability(P, work, results):
+    """kill -9 under benchmark load: while SIPp registers at the benchmark
+    rate, checker clients register and remove their own contacts and note
+    every 200; sipreg is killed with SIGKILL mid-load and restarted, and
+    every acknowledged binding must be in the store, every acknowledged
+    removal absent."""
+    import random
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    import sipclient   # noqa: E402 - the integration tests' stdlib SIP client
+    D = P["durability"]
+    n, nchk = P["users"], 8
+    log(f"== durability: kill -9 under {D['rate']} reg/s, {D['rounds']} round(s)")
+    db = work / "sipreg-dur.db"
+    sipreg_db(db, n + nchk * D["rounds"])   # checker users: fresh ones each round
+    csv = work / "users.csv"
+    write_users_csv(csv, n)
+    srv = Sipreg(work / "srv", db, workers=1)
+    acked, removed, unsure, rounds = {}, set(), set(), []
+    rng = random.Random(7)
+    for rnd in range(D["rounds"]):
+        srv.start(ready_timeout=120)
+        stop = threading.Event()
+        sipp_res = {}
+        t_sipp = threading.Thread(target=lambda: sipp_res.update(run_sipp(
+            srv.port, "udp", D["rate"], int(D["rate"] * (D["kill_after_s"][1] + 1)), csv,
+            work / "sipp-dur", timeout=15)), daemon=True)
+        t_sipp.start()
+        lock = threading.Lock()
+        sent = [0]
+
+        def checker(k):
+            uid = n + 1 + rnd * nchk + k
+            user = f"user{uid}"
+            c = sipclient.SipClient("127.0.0.1", srv.port, "udp", timeout=1.0)
+            reg = sipclient.Registrar(c, user=user, password=password(uid), alg="MD5")
+            mine, i = [], 0
+            while not stop.is_set():
+                i += 1
+                # at most 6 live contacts: never over --max-contacts 10, where
+                # sipreg would replace the oldest (a legitimate disappearance)
+                if len(mine) >= 6 or (mine and i % 4 == 0):
+                    ct = mine.pop(0)
+                    with lock:
+                        unsure.add((user, ct))   # until answered: may or may not be applied
+                    r = reg.register([ct], 0)
+                    if r is not None and r.status == 200:
+                        with lock:
+                            removed.add((user, ct))
+                            unsure.discard((user, ct))
+                    continue
+                ct = f"<sip:{user}-r{rnd}-{i}@127.0.0.1:{6000 + k}>"
+                with lock:
+                    sent[0] += 1
+                r = reg.register([ct], 3600)
+                if r is not None and r.status == 200:
+                    with lock:
+                        acked[(user, ct)] = rnd
+                    mine.append(ct)
+            c.close()
+        ths = [threading.Thread(target=checker, args=(k,), daemon=True) for k in range(nchk)]
+        for t in ths:
+            t.start()
+        time.sleep(rng.uniform(*D["kill_after_s"]))
+        os.killpg(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait()
+        stop.set()
+        for t in ths:
+            t.join(5)
+        t_sipp.join(30)
+        srv.stop()
+        rounds.append(dict(round=rnd + 1, sipp_ok=sipp_res.get("ok"), sipp_failed=sipp_res.get("failed"),
+                           checker_sent=sent[0]))
+        log(f"   round {rnd + 1}: killed under load; SIPp {sipp_res.get('ok')} ok before and after the kill; "
+            f"checkers {len(acked)} acknowledged so far")
+    # after the last kill: restart once and read the store through the CLI
+    srv.start(ready_timeout=120)
+    srv.stop()
+    out = subprocess.run([str(SIPREG), "bindings", "--db", str(db)], capture_output=True, text=True, timeout=120)
+    stored = set()
+    for line in out.stdout.splitlines():
+        parts = line.split(" ")
+        if len(parts) >= 2:
+            stored.add((parts[0].split("@")[0], parts[1]))
+    # a contact acknowledged and never acknowledged as removed must be there;
+    # one whose removal was acknowledged must not (sipreg's contact text
+    # may carry parameters: compare by the URI inside <>)
+    def uri(ct):
+        return ct[ct.find("<") + 1:ct.find(">")] if "<" in ct else ct
+    have = {(u, uri(c)) for u, c in stored}
+    lost = [k for k in acked if k not in removed and k not in unsure and (k[0], uri(k[1])) not in have]
+    back = [k for k in removed if (k[0], uri(k[1])) in have]
+    results["durability"] = dict(rounds=rounds, rate=D["rate"], acked=len(acked), removals=len(removed),
+                                 unanswered_removals=len(unsure),
+                                 lost=len(lost), resurrected=len(back), lost_examples=lost[:5],
+                                 resurrected_examples=back[:5])
+    log(f"   {len(acked)} acknowledged registrations, {len(removed)} acknowledged removals: "
+        f"{len(lost)} lost, {len(back)} came back")
+
+
 def machine():
     def ver(cmd):
         return sh(cmd).splitlines()[0] if sh(cmd) else "?"
@@ -809,7 +910,7 @@ def main():
     ap.add_argument("--doc", help="Markdown report to write (default: docs/BENCHMARKS.md, "
                     "or bench/out/BENCHMARKS-quick.md with --quick)")
     ap.add_argument("--plots", help="directory for the PNG plots (default docs/benchmarks, or the work dir with --quick)")
-    ap.add_argument("--only", default="comparison,perf,callgrind,scale,expiry")
+    ap.add_argument("--only", default="comparison,perf,callgrind,scale,expiry,durability")
     ap.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                     help="nice value for the servers and SIPp (default -10 as root: the machine is shared, "
                          "and other jobs on the same cores would otherwise take half of them); 0 = none")
@@ -837,7 +938,7 @@ def main():
     log(f"fsync rate of the store's file system: {results['fsync_per_s']}/s")
     only = a.only.split(",")
     sections = [("comparison", comparison), ("perf", perf_profile), ("callgrind", callgrind),
-                ("scale", scale), ("expiry", mass_expiry)]
+                ("scale", scale), ("expiry", mass_expiry), ("durability", durability)]
     for name, fn in sections:
         if name in only:
             ts = time.time()

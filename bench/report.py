@@ -127,6 +127,12 @@ def targets(res):
                   r < 2 and e["failed"] + e["incomplete"] == 0,
                   f"{rx(r)} ({e['phases']['before']['p99_ms']} → {e['phases']['during']['p99_ms']} ms), "
                   f"{e['failed'] + e['incomplete']} failed"))
+    d = res.get("durability")
+    if d:
+        T.append((f"kill -9 under load ({f(d['rate'])} reg/s, {len(d['rounds'])} round(s)) loses nothing acknowledged",
+                  d["lost"] == 0 and d["resurrected"] == 0 and d["acked"] > 0,
+                  f"{f(d['acked'])} acknowledged registrations and {f(d['removals'])} removals: "
+                  f"{d['lost']} lost, {d['resurrected']} came back"))
     return T
 
 
@@ -391,6 +397,22 @@ def write(res, doc, plotdir, workdir=None):
               f"{', '.join(str(x) for x in e['silent_s'])}.\n")
         w("p99 / max per second (s relative to the window's start): " +
           " ".join(f"{s:+d}:{f(p, 1)}/{f(m, 1)}" for s, p, m in e.get("p99_timeline", [])) + "\n")
+
+    d = res.get("durability")
+    if d:
+        w("## kill -9 under benchmark load (sipreg)\n")
+        w(f"SIPp registers at {f(d['rate'])} reg/s (UDP) while 8 checker clients register and remove contacts "
+          "of their own and note every 200; sipreg is killed with SIGKILL at a random moment mid-load and "
+          "restarted, then the store is read with `sipreg bindings`. A removal that got no answer before the kill "
+          "may or may not have been applied, so it is not judged.\n")
+        w("| round | SIPp ok | SIPp failed (the kill) | checker requests |")
+        w("|---:|---:|---:|---:|")
+        for r in d["rounds"]:
+            w(f"| {r['round']} | {f(r['sipp_ok'])} | {f(r['sipp_failed'])} | {f(r['checker_sent'])} |")
+        w("")
+        w(f"**{f(d['acked'])} acknowledged registrations and {f(d['removals'])} acknowledged removals: "
+          f"{d['lost']} lost, {d['resurrected']} came back** ({d.get('unanswered_removals', 0)} removals "
+          "unanswered at a kill, not judged).\n")
 
     cm = res.get("commands", {})
     if cm:
