@@ -8,6 +8,7 @@
  * message, against slow senders.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,23 @@
 #define TCP_READ_CHUNK 4096
 #define TCP_EVICT_QUIET_MS 10000     /* quiet this long: may make room for another */
 
+struct tcp_conn;
+
+/* A queue of connections threaded through one of their link pairs. */
+struct conn_link {
+	struct tcp_conn *prev, *next;
+};
+
+struct conn_queue {
+	struct tcp_conn *head, *tail;
+	size_t link;                      /* offsetof the conn_link in struct tcp_conn */
+};
+
 struct tcp_conn {
 	struct ev ev;
 	struct tcp_conn *hnext;           /* by id */
-	struct tcp_conn *prev, *next;     /* LRU: least recently active first */
-	struct tcp_conn *pprev, *pnext;   /* unfinished messages, oldest first */
+	struct conn_link lru;             /* least recently active first */
+	struct conn_link part;            /* holding an unfinished message, oldest first */
 	struct tcp_state *st;
 	uint64_t id;
 	struct sockaddr_storage peer;
@@ -54,8 +67,7 @@ struct tcp_state {
 	struct tcp_listener lis[TP_MAX_LISTEN];
 	size_t nlis;
 	struct tcp_conn *buckets[TCP_BUCKETS];
-	struct tcp_conn *lru_head, *lru_tail;
-	struct tcp_conn *part_head, *part_tail;
+	struct conn_queue lru, part;
 	struct tcp_conn *dead;            /* freed after the loop iteration */
 	size_t nconns;
 	uint64_t next_id;
@@ -63,28 +75,37 @@ struct tcp_state {
 	size_t scratch_cap;
 };
 
-static void lru_unlink(struct tcp_state *st, struct tcp_conn *c)
+static struct conn_link *link_of(const struct conn_queue *q, struct tcp_conn *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		st->lru_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		st->lru_tail = c->prev;
-	c->prev = c->next = NULL;
+	return (struct conn_link *)((char *)c + q->link);
 }
 
-static void lru_push(struct tcp_state *st, struct tcp_conn *c)
+static void q_unlink(struct conn_queue *q, struct tcp_conn *c)
 {
-	c->prev = st->lru_tail;
-	c->next = NULL;
-	if (st->lru_tail)
-		st->lru_tail->next = c;
+	struct conn_link *l = link_of(q, c);
+
+	if (l->prev)
+		link_of(q, l->prev)->next = l->next;
 	else
-		st->lru_head = c;
-	st->lru_tail = c;
+		q->head = l->next;
+	if (l->next)
+		link_of(q, l->next)->prev = l->prev;
+	else
+		q->tail = l->prev;
+	l->prev = l->next = NULL;
+}
+
+static void q_push(struct conn_queue *q, struct tcp_conn *c)
+{
+	struct conn_link *l = link_of(q, c);
+
+	l->prev = q->tail;
+	l->next = NULL;
+	if (q->tail)
+		link_of(q, q->tail)->next = c;
+	else
+		q->head = c;
+	q->tail = c;
 }
 
 /*
@@ -95,27 +116,10 @@ static void lru_push(struct tcp_state *st, struct tcp_conn *c)
  */
 static void partial_set(struct tcp_state *st, struct tcp_conn *c, int64_t since)
 {
-	bool was = c->partial_ms != 0;
-
-	if (since && !was) {
-		c->pprev = st->part_tail;
-		c->pnext = NULL;
-		if (st->part_tail)
-			st->part_tail->pnext = c;
-		else
-			st->part_head = c;
-		st->part_tail = c;
-	} else if (!since && was) {
-		if (c->pprev)
-			c->pprev->pnext = c->pnext;
-		else
-			st->part_head = c->pnext;
-		if (c->pnext)
-			c->pnext->pprev = c->pprev;
-		else
-			st->part_tail = c->pprev;
-		c->pprev = c->pnext = NULL;
-	}
+	if (since && !c->partial_ms)
+		q_push(&st->part, c);
+	else if (!since && c->partial_ms)
+		q_unlink(&st->part, c);
 	c->partial_ms = since;
 }
 
@@ -143,14 +147,14 @@ static void conn_close(struct tcp_conn *c)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = c->hnext;
-	lru_unlink(st, c);
+	q_unlink(&st->lru, c);
 	partial_set(st, c, 0);
 	st->nconns--;
 	if (st->tw->lim.tcp_open)
 		atomic_fetch_sub(st->tw->lim.tcp_open, 1);
 	if (c->gated)
 		st->tw->gate(st->tw->ctx, (const struct sockaddr *)&c->peer, false);
-	c->next = st->dead;
+	c->lru.next = st->dead;
 	st->dead = c;
 }
 
@@ -159,7 +163,7 @@ static void reap(struct tcp_state *st)
 	while (st->dead) {
 		struct tcp_conn *c = st->dead;
 
-		st->dead = c->next;
+		st->dead = c->lru.next;
 		free(c->in);
 		free(c->out);
 		free(c);
@@ -344,8 +348,8 @@ static void conn_read(struct tcp_conn *c)
 			conn_close(c);
 			return;
 		}
-		lru_unlink(st, c);
-		lru_push(st, c);
+		q_unlink(&st->lru, c);
+		q_push(&st->lru, c);
 		if (scratch) {
 			used = conn_frames(c, dst, (size_t)n);
 			if (c->dead)
@@ -407,9 +411,9 @@ static void conn_event(struct ev *e, uint32_t events)
 static bool make_room(struct tcp_state *st, int64_t now_ms)
 {
 	time_t now = time(NULL);
-	struct tcp_conn *c = st->lru_head;
+	struct tcp_conn *c = st->lru.head;
 
-	for (int i = 0; c && i < 32; i++, c = c->next) {
+	for (int i = 0; c && i < 32; i++, c = c->lru.next) {
 		if (now_ms - c->last_ms < TCP_EVICT_QUIET_MS)
 			break; /* the rest are more recent still */
 		if (c->bound_until <= now && c->out_len == 0) {
@@ -470,7 +474,7 @@ static void accept_one(struct tcp_state *st, int lfd)
 	}
 	c->hnext = st->buckets[c->id % TCP_BUCKETS];
 	st->buckets[c->id % TCP_BUCKETS] = c;
-	lru_push(st, c);
+	q_push(&st->lru, c);
 	st->nconns++;
 	return;
 ungate:
@@ -506,6 +510,8 @@ static struct tcp_state *tcp_state(struct tp_worker *tw)
 		st = calloc(1, sizeof(*st));
 		if (st) {
 			st->tw = tw;
+			st->lru.link = offsetof(struct tcp_conn, lru);
+			st->part.link = offsetof(struct tcp_conn, part);
 			st->scratch_cap = tw->lim.max_msg + 8;
 			st->scratch = malloc(st->scratch_cap);
 			if (!st->scratch) {
@@ -587,20 +593,20 @@ static void tcp_tick(struct tp_worker *tw, int64_t now_ms)
 	struct tcp_conn *c;
 
 	reap(st);
-	while ((c = st->part_head) && now_ms - c->partial_ms > (int64_t)tw->lim.tcp_header_timeout * 1000) {
+	while ((c = st->part.head) && now_ms - c->partial_ms > (int64_t)tw->lim.tcp_header_timeout * 1000) {
 		log_rl(LOG_RL_TCP, "tcp: closing a connection that took over %us to send one message",
 		       tw->lim.tcp_header_timeout);
 		conn_close(c);
 	}
-	while ((c = st->lru_head) && now_ms - c->last_ms > idle_ms) {
+	while ((c = st->lru.head) && now_ms - c->last_ms > idle_ms) {
 		if (c->partial_ms || c->bound_until <= now) {
 			conn_close(c);
 			continue;
 		}
 		c->last_ms = now_ms;
-		lru_unlink(st, c);
-		lru_push(st, c);
-		if (st->lru_head == c)
+		q_unlink(&st->lru, c);
+		q_push(&st->lru, c);
+		if (st->lru.head == c)
 			break;
 	}
 	reap(st);
@@ -610,8 +616,8 @@ static void tcp_free(struct tp_worker *tw)
 {
 	struct tcp_state *st = tw->priv[TP_TCP];
 
-	while (st->lru_head)
-		conn_close(st->lru_head);
+	while (st->lru.head)
+		conn_close(st->lru.head);
 	reap(st);
 	for (size_t i = 0; i < st->nlis; i++) {
 		loop_del(tw->loop, &st->lis[i].ev);
