@@ -133,4 +133,48 @@ static inline bool t_sleq(sl_t s, const char *c)
 		assert_true(t_sleq(s_, (c)));                                        \
 	} while (0)
 
+/*
+ * A file of tests/unit/sip/data/ (or $SIP_TEST_DATA) read into an
+ * exact-size heap buffer; the caller frees it.  'self' is the test's
+ * __FILE__, which make gives as tests/unit/sip/test_x.c.
+ */
+static inline char *t_load_data(const char *self, const char *file, size_t *len)
+{
+	char path[1024];
+	const char *dir = getenv("SIP_TEST_DATA"), *slash = strrchr(self, '/');
+	FILE *f;
+	char *b;
+	long n;
+
+	if (dir)
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+	else
+		snprintf(path, sizeof(path), "%.*s/data/%s", slash ? (int)(slash - self) : 1,
+			 slash ? self : ".", file);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s (run from the repository root or set SIP_TEST_DATA)", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	b = malloc((size_t)n);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/* Parse a data file as a datagram or a stream. */
+static inline struct parsed *t_parse_file(const char *self, const char *file, bool stream)
+{
+	size_t n;
+	char *b = t_load_data(self, file, &n);
+	struct parsed *p = t_parse_n(b, n, stream);
+
+	free(b);
+	return p;
+}
+
 #endif

@@ -72,53 +72,9 @@ static const struct expect cases[] = {
 	{ "test.dat", -1, NULL },
 };
 
-static char *data_path(const char *file)
-{
-	static char path[1024];
-	const char *dir = getenv("SIP_TEST_DATA");
-
-	if (dir) {
-		snprintf(path, sizeof(path), "%s/%s", dir, file);
-	} else {
-		/* __FILE__ is tests/unit/sip/test_rfc4475.c when built by make */
-		const char *me = __FILE__, *slash = strrchr(me, '/');
-		int n = slash ? (int)(slash - me) : 1;
-
-		snprintf(path, sizeof(path), "%.*s/data/%s", n, slash ? me : ".", file);
-	}
-	return path;
-}
-
-/* Read a data file into an exact-size heap buffer. */
-static char *load(const char *file, size_t *len)
-{
-	const char *path = data_path(file);
-	FILE *f = fopen(path, "rb");
-	char *b;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s (run from the repository root or set SIP_TEST_DATA)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	b = malloc((size_t)n);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 static struct parsed *parse_file(const char *file, bool stream)
 {
-	size_t n;
-	char *b = load(file, &n);
-	struct parsed *p = t_parse_n(b, n, stream);
-
-	free(b);
-	return p;
+	return t_parse_file(__FILE__, file, stream);
 }
 
 /* Parse each message as a datagram and as a stream, frame it, answer it. */

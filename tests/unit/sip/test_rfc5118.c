@@ -30,44 +30,9 @@ static const struct expect cases[] = {
 	{ "ipv6-correct-abnf-2-colons.dat", 0, NULL },
 };
 
-static char *data_path(const char *file)
-{
-	static char path[1024];
-	const char *dir = getenv("SIP_TEST_DATA");
-
-	if (dir) {
-		snprintf(path, sizeof(path), "%s/%s", dir, file);
-	} else {
-		/* __FILE__ is tests/unit/sip/test_rfc5118.c when built by make */
-		const char *me = __FILE__, *slash = strrchr(me, '/');
-		int n = slash ? (int)(slash - me) : 1;
-
-		snprintf(path, sizeof(path), "%.*s/data/%s", n, slash ? me : ".", file);
-	}
-	return path;
-}
-
 static struct parsed *parse_file(const char *file)
 {
-	const char *path = data_path(file);
-	FILE *f = fopen(path, "rb");
-	struct parsed *p;
-	char *b;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s (run from the repository root or set SIP_TEST_DATA)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	b = malloc((size_t)n);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	p = t_parse_n(b, (size_t)n, false);
-	free(b);
-	return p;
+	return t_parse_file(__FILE__, file, false);
 }
 
 static void test_all_files(void **state)
