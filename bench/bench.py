@@ -48,6 +48,7 @@ FULL = dict(
     expiry=dict(aors=100000, contacts=10, lead_s=40, window_s=60, tail_s=8, rate=5000),
     callgrind=(200, 2200), perf_s=10,
     durability=dict(rounds=3, rate=8000, kill_after_s=(1.5, 3.0)),
+    ceiling=dict(sipps=3, rates=[18000, 24000, 30000, 36000, 42000, 48000], step_s=8),
 )
 QUICK = dict(
     users=10000,
@@ -58,6 +59,7 @@ QUICK = dict(
     expiry=dict(aors=10000, contacts=10, lead_s=14, window_s=10, tail_s=3, rate=3000),
     callgrind=(20, 220), perf_s=4,
     durability=dict(rounds=1, rate=4000, kill_after_s=(1.0, 2.0)),
+    ceiling=dict(sipps=3, rates=[18000, 30000], step_s=4),
 )
 
 STARTED = []   # Popen objects we started; stopped by cleanup()
@@ -872,6 +874,65 @@ def durability(P, work, results):
         f"{len(lost)} lost, {len(back)} came back")
 
 
+def ceiling(P, work, results):
+    """sipreg's own ceiling over UDP: several SIPp processes at once (one
+    SIPp tops out near 12,000-16,000 reg/s here), each on its own slice of
+    users, all on the load core; the server keeps one worker on its core.
+    Stops at the first rate with >= 0.1 % failures."""
+    C = P["ceiling"]
+    k, n = C["sipps"], P["users"]
+    log(f"== ceiling: {k} SIPp processes at once, UDP")
+    per = n // k
+    csvs = []
+    for i in range(k):
+        csv = work / f"users-slice{i}.csv"
+        write_users_csv(csv, per, first=1 + i * per)
+        csvs.append(csv)
+    db = work / "sipreg-ceiling.db"
+    sipreg_db(db, n)
+    srv = Sipreg(work / "srv", db, workers=1)
+    srv.start()
+    steps = []
+    try:
+        for rate in C["rates"]:
+            secs = C["step_s"]
+            c0, b0 = srv.cpu(), core_busy()
+            outs = [None] * k
+
+            def one(i):
+                outs[i] = run_sipp(srv.port, "udp", rate // k, int(rate // k * secs), csvs[i],
+                                   work / f"sipp-ceiling{i}")
+            ths = [threading.Thread(target=one, args=(i,)) for i in range(k)]
+            for t in ths:
+                t.start()
+            for t in ths:
+                t.join()
+            c1, b1 = srv.cpu(), core_busy()
+            ok = sum(o["ok"] for o in outs)
+            calls = sum(o["calls"] for o in outs)
+            bad = sum(o["failed"] + o["incomplete"] for o in outs)
+            wall = max(o["wall_s"] for o in outs)
+            rtts = sorted(v for o in outs for _, v in o.pop("_rtts"))
+            st = dict(rate=rate, sipps=k, ok=ok, calls=calls, failed=bad, wall_s=wall,
+                      achieved=round(ok / max(wall, 1e-9)), server_cpu_s=round(c1 - c0, 3),
+                      server_cores=round((c1 - c0) / max(wall, 1e-9), 2),
+                      cpu_ms_per_1k=round((c1 - c0) / ok * 1e6, 1) if ok else None,
+                      load_core=round((b1["cpu" + LOAD_CPU] - b0["cpu" + LOAD_CPU]) / max(wall, 1e-9), 2),
+                      p50_ms=pct(rtts, 50), p99_ms=pct(rtts, 99),
+                      sipp_cpu_s=round(sum(o["sipp_cpu_s"] for o in outs), 2))
+            st["pass"] = bool(srv.alive() and ok and bad / calls < 0.001 and wall <= secs * 1.1 + 1.5)
+            steps.append(st)
+            log(f"  sipreg x{k} SIPp {rate:6d}/s: ok={ok}/{calls} failed={bad} wall={wall}s "
+                f"achieved={st['achieved']}/s server={st['server_cores']} core cpu/1k={st['cpu_ms_per_1k']}ms "
+                f"p99={st['p99_ms']}ms load core={st['load_core']} {'PASS' if st['pass'] else 'FAIL'}")
+            if not st["pass"]:
+                break
+    finally:
+        srv.stop()
+    best = max((x for x in steps if x["pass"]), key=lambda x: x["rate"], default=None)
+    results["ceiling"] = dict(steps=steps, best=best)
+
+
 def machine():
     def ver(cmd):
         return sh(cmd).splitlines()[0] if sh(cmd) else "?"
@@ -910,7 +971,7 @@ def main():
     ap.add_argument("--doc", help="Markdown report to write (default: docs/BENCHMARKS.md, "
                     "or bench/out/BENCHMARKS-quick.md with --quick)")
     ap.add_argument("--plots", help="directory for the PNG plots (default docs/benchmarks, or the work dir with --quick)")
-    ap.add_argument("--only", default="comparison,perf,callgrind,scale,expiry,durability")
+    ap.add_argument("--only", default="comparison,ceiling,perf,callgrind,scale,expiry,durability")
     ap.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                     help="nice value for the servers and SIPp (default -10 as root: the machine is shared, "
                          "and other jobs on the same cores would otherwise take half of them); 0 = none")
@@ -937,7 +998,7 @@ def main():
                    started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=machine(), fsync_per_s=fsync_rate(work))
     log(f"fsync rate of the store's file system: {results['fsync_per_s']}/s")
     only = a.only.split(",")
-    sections = [("comparison", comparison), ("perf", perf_profile), ("callgrind", callgrind),
+    sections = [("comparison", comparison), ("ceiling", ceiling), ("perf", perf_profile), ("callgrind", callgrind),
                 ("scale", scale), ("expiry", mass_expiry), ("durability", durability)]
     for name, fn in sections:
         if name in only:

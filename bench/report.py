@@ -127,6 +127,13 @@ def targets(res):
                   r < 2 and e["failed"] + e["incomplete"] == 0,
                   f"{rx(r)} ({e['phases']['before']['p99_ms']} → {e['phases']['during']['p99_ms']} ms), "
                   f"{e['failed'] + e['incomplete']} failed"))
+    cg = res.get("ceiling")
+    if cg and cg.get("steps"):
+        b = cg.get("best")
+        T.append((f"sipreg's own ceiling with {cg['steps'][0]['sipps']} SIPp processes (UDP, one worker), with its CPU",
+                  b is not None,
+                  f"{f(b['achieved'])} reg/s sustained at {f(b['rate'])}/s offered, server at {b['server_cores']} core, "
+                  f"{b['cpu_ms_per_1k']} CPU ms / 1k reg, p99 {f(b['p99_ms'], 2)} ms" if b else "no rate passed"))
     d = res.get("durability")
     if d:
         T.append((f"kill -9 under load ({f(d['rate'])} reg/s, {len(d['rounds'])} round(s)) loses nothing acknowledged",
@@ -397,6 +404,20 @@ def write(res, doc, plotdir, workdir=None):
               f"{', '.join(str(x) for x in e['silent_s'])}.\n")
         w("p99 / max per second (s relative to the window's start): " +
           " ".join(f"{s:+d}:{f(p, 1)}/{f(m, 1)}" for s, p, m in e.get("p99_timeline", [])) + "\n")
+
+    cg = res.get("ceiling")
+    if cg and cg.get("steps"):
+        w("## sipreg's ceiling with several SIPp processes (UDP)\n")
+        w(f"One SIPp process tops out before sipreg does, so {cg['steps'][0]['sipps']} run at once, each on its own "
+          "slice of the users, all pinned to the load core; sipreg keeps one worker on its own core. The ladder "
+          "stops at the first rate with ≥ 0.1 % failed or late calls.\n")
+        w("| offered reg/s | ok / calls | failed | achieved reg/s | server cores | CPU ms / 1k reg | p50 ms | p99 ms | load core busy | result |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for x in cg["steps"]:
+            w(f"| {f(x['rate'])} | {f(x['ok'])} / {f(x['calls'])} | {f(x['failed'])} | {f(x['achieved'])} | "
+              f"{x['server_cores']} | {x['cpu_ms_per_1k']} | {f(x['p50_ms'], 2)} | {f(x['p99_ms'], 2)} | "
+              f"{x['load_core']} | {'pass' if x['pass'] else '**FAIL**'} |")
+        w("")
 
     d = res.get("durability")
     if d:
