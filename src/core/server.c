@@ -676,14 +676,13 @@ static void log_listening(const struct cfg *c)
 /*
  * The main thread waits for a signal, and once a second drops expired
  * bindings from memory (popping heaps, no scan), checkpoints the store's
- * WAL (off the writer's path), and every five seconds asks the writer to
- * delete expired rows too (by the expires index, in bounded chunks
- * between commits).
+ * WAL (off the writer's path), and asks the writer to delete expired rows
+ * too (by the expires index, a few dozen inside each commit, so the work
+ * spreads evenly over the registrations' own fsyncs).
  */
 static void main_loop(struct server *s, const sigset_t *set)
 {
 	struct timespec one = { 1, 0 };
-	unsigned ticks = 0;
 
 	for (;;) {
 		int sig = sigtimedwait(set, NULL, &one);
@@ -695,8 +694,7 @@ static void main_loop(struct server *s, const sigset_t *set)
 		}
 		reg_expire(s->reg, now);
 		store_checkpoint(s->store);
-		if (++ticks % 5 == 0)
-			store_purge_request(s->store, now);
+		store_purge_request(s->store, now);
 	}
 }
 

@@ -202,7 +202,9 @@ void store_purge_request(struct store *s, int64_t now)
 static void store_run_batch(struct store *s, struct store_req **all, size_t n)
 {
 	struct store_req *valid[STORE_BATCH_MAX];
+	int64_t before = atomic_load(&s->purge_before);
 	size_t nvalid = 0;
+	int purged = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		all[i]->next = NULL;
@@ -210,8 +212,14 @@ static void store_run_batch(struct store *s, struct store_req **all, size_t n)
 		if (all[i]->result == 0)
 			valid[nvalid++] = all[i];
 	}
-	if (nvalid)
-		s->ops->apply_batch(s->wconn, valid, nvalid);
+	if (nvalid) {
+		int rc = s->ops->apply_batch(s->wconn, valid, nvalid, before, STORE_PURGE_PIGGYBACK,
+					     &purged);
+
+		/* A short purge means nothing expired is left (up to 'before'). */
+		if (rc >= 0 && before && purged < STORE_PURGE_PIGGYBACK)
+			atomic_compare_exchange_strong(&s->purge_before, &before, 0);
+	}
 	atomic_fetch_add(&s->nbatches, 1);
 	atomic_fetch_add(&s->nreqs, n);
 	for (size_t i = 0; i < n; i++)
@@ -229,9 +237,12 @@ static void *store_writer_main(void *arg)
 		n = store_take(s, batch, &stop);
 		if (stop)
 			break;
+		/* Expired rows go with the registrations' commits; a chunk
+		 * of its own only when none wait. */
 		if (n)
 			store_run_batch(s, batch, n);
-		store_purge_step(s);
+		else
+			store_purge_step(s);
 	}
 	return NULL;
 }

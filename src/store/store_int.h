@@ -22,8 +22,12 @@
 #define STORE_DOMAIN_MAX 255
 /* Requests the writer takes per transaction; the rest wait for the next. */
 #define STORE_BATCH_MAX 1024
-/* Expired rows deleted per purge transaction. */
-#define STORE_PURGE_CHUNK 1000
+/* Expired rows deleted per purge transaction of their own (when no
+ * registrations wait, or by store_purge_expired). */
+#define STORE_PURGE_CHUNK 250
+/* Expired rows deleted inside each batch's transaction while a purge is
+ * pending: the deletes share the batch's fsync instead of costing their own. */
+#define STORE_PURGE_PIGGYBACK 64
 
 /* What a connection is for decides its set-up and prepared statements. */
 enum store_conn_kind {
@@ -54,9 +58,13 @@ struct store_ops {
 	 * One durable commit for n requests, each applied atomically on its
 	 * own and in order; sets every reqs[i]->result.  When the commit
 	 * itself fails every result is negative and so is the return value.
-	 * Does not call done().
+	 * With purge_before > 0, up to purge_limit expired rows (expires <=
+	 * purge_before) are deleted in the same transaction; *purged says how
+	 * many (a failed purge is not the batch's failure).  Does not call
+	 * done().
 	 */
-	int (*apply_batch)(struct store_conn *c, struct store_req *const *reqs, size_t n);
+	int (*apply_batch)(struct store_conn *c, struct store_req *const *reqs, size_t n,
+			   int64_t purge_before, int purge_limit, int *purged);
 	int (*load)(struct store_conn *c, int64_t now, store_binding_cb cb, void *arg);
 	int (*list)(struct store_conn *c, const char *aor, int64_t now,
 		    store_binding_cb cb, void *arg);

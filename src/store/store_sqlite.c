@@ -24,7 +24,7 @@
 #include "store/store_int.h"
 #include "util/log.h"
 
-#define SQ_SCHEMA_VERSION 1
+#define SQ_SCHEMA_VERSION 2
 /* Long enough to ride out another writer's commit, short enough that a
  * stuck lock fails a batch (and its REGISTERs get 503) instead of hanging. */
 #define SQ_BUSY_MS 2000
@@ -85,7 +85,13 @@ static const struct {
 	[SQ_USER_DECOY] = { "SELECT ?1, ?2", K_READER },
 };
 
-static const char sq_schema_v1[] =
+/*
+ * Version 2 has no index on bindings(aor): the server deletes and rewrites
+ * bindings by id, so that index only served the CLI's `bindings AOR` (a
+ * scan is fine there) while every registration and every purged row paid
+ * for keeping it up to date.
+ */
+static const char sq_schema_v2[] =
 	"CREATE TABLE users(user TEXT NOT NULL, domain TEXT NOT NULL,"
 	" ha1_md5 TEXT NOT NULL DEFAULT '', ha1_sha256 TEXT NOT NULL DEFAULT '',"
 	" PRIMARY KEY(user, domain)) WITHOUT ROWID;"
@@ -94,9 +100,13 @@ static const char sq_schema_v1[] =
 	" contact TEXT NOT NULL, call_id TEXT NOT NULL, cseq INTEGER NOT NULL,"
 	" expires INTEGER NOT NULL, updated INTEGER NOT NULL, source TEXT NOT NULL,"
 	" user_agent TEXT NOT NULL);"
-	"CREATE INDEX bindings_aor ON bindings(aor);"
 	"CREATE INDEX bindings_expires ON bindings(expires);"
-	"PRAGMA user_version = 1;";
+	"PRAGMA user_version = 2;";
+
+/* From version 1 (sipreg 0.1): the same tables, one index fewer. */
+static const char sq_upgrade_v1[] =
+	"DROP INDEX IF EXISTS bindings_aor;"
+	"PRAGMA user_version = 2;";
 
 struct sq_conn {
 	struct store_conn base;    /* first: store.c only sees this */
@@ -494,7 +504,9 @@ static int sq_schema(struct sq_conn *c, const char *path, char *err, size_t errl
 		goto out;
 	}
 	if (version == 0)
-		rc = sqlite3_exec(c->db, sq_schema_v1, NULL, NULL, NULL);
+		rc = sqlite3_exec(c->db, sq_schema_v2, NULL, NULL, NULL);
+	else if (version == 1)
+		rc = sqlite3_exec(c->db, sq_upgrade_v1, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 out:
@@ -727,21 +739,55 @@ static void sq_busy_adapt(struct sq_conn *c, bool stuck)
 		log_info("store: %s is no longer locked", sqlite3_db_filename(c->db, "main"));
 }
 
-static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, size_t n)
+/* Expired rows, deleted in the open transaction under a savepoint of
+ * their own; returns the count, or <0 with *broken set if the
+ * transaction is lost. */
+static int sq_purge_in_txn(struct sq_conn *c, int64_t before, int limit, bool *broken)
+{
+	int ret = sq_exec(c, SQ_SAVEPOINT, 0), n = 0;
+
+	if (ret == 0) {
+		ret = sq_exec(c, SQ_PURGE, sqlite3_bind_int64(c->st[SQ_PURGE], 1, before) |
+					   sqlite3_bind_int(c->st[SQ_PURGE], 2, limit));
+		n = ret < 0 ? 0 : sqlite3_changes(c->db);
+	}
+	if (sqlite3_get_autocommit(c->db)) {
+		*broken = true;
+		return ret < 0 ? ret : -EIO;
+	}
+	if ((ret < 0 && sq_exec(c, SQ_ROLLBACK_TO, 0) < 0) || sq_exec(c, SQ_RELEASE, 0) < 0) {
+		*broken = true;
+		return -EIO;
+	}
+	return ret < 0 ? ret : n;
+}
+
+static int sq_apply_batch(struct store_conn *sc, struct store_req *const *reqs, size_t n,
+			  int64_t purge_before, int purge_limit, int *purged)
 {
 	struct sq_conn *c = sq_of(sc);
 	bool broken = false;
-	int ret = sq_begin(c);
+	int ret = sq_begin(c), np;
 
+	*purged = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		reqs[i]->result = sq_apply_req(c, reqs[i], &broken);
 		if (broken)
 			ret = reqs[i]->result;
 	}
+	if (ret == 0 && purge_before > 0) {
+		np = sq_purge_in_txn(c, purge_before, purge_limit, &broken);
+		if (broken)
+			ret = np;
+		else
+			*purged = np < 0 ? 0 : np;
+	}
 	ret = sq_finish(c, ret);
-	if (ret < 0)
+	if (ret < 0) {
+		*purged = 0;
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->result = ret;
+	}
 	sq_busy_adapt(c, ret == -EBUSY);
 	return ret;
 }

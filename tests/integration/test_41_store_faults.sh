@@ -184,14 +184,14 @@ stop_server || fail "first start: the server did not stop cleanly"
 use_db corrupt
 head -c 16384 /dev/urandom >"$DB"
 start_fails "garbage db file" "$DB.*(corrupt|not a database)" "$DB"
-# garbage in one page in the middle of a good file: the aor index's root
+# garbage in one page in the middle of a good file: the expires index's root
 rm -f "$DB"
 srv_cli user add alice@example.com --password secret >/dev/null || fail "user add"
 sqlite3 "$DB" "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 3000)
 	INSERT INTO bindings SELECT x, 'u' || (x % 300) || '@example.com',
 	'<sip:u' || x || '@127.0.0.1:5060>', 'cid' || x, 1, strftime('%s','now') + 3600,
 	strftime('%s','now'), 'udp:127.0.0.1:5060', '' FROM c;" || fail "sqlite3 insert"
-root=$(sqlite3 "$DB" "SELECT rootpage FROM sqlite_master WHERE name = 'bindings_aor'")
+root=$(sqlite3 "$DB" "SELECT rootpage FROM sqlite_master WHERE name = 'bindings_expires'")
 psz=$(sqlite3 "$DB" "PRAGMA page_size")
 cp "$DB" "$T/corrupt/good.db"
 head -c "$psz" /dev/urandom | dd of="$DB" bs="$psz" seek=$((root - 1)) conv=notrunc status=none

@@ -40,9 +40,10 @@ static void test_open_create_reopen(void **state)
 	store_close(s);
 
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-				 " AND name IN ('users_domain', 'bindings_aor', 'bindings_expires')"), 3);
+				 " AND name IN ('users_domain', 'bindings_expires')"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'bindings_aor'"), 0);
 	sqlite3_close(db);
 
 	s = fx_open(f);
@@ -66,6 +67,37 @@ static void test_open_wal_mode(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	store_close(s);
+}
+
+/* A version 1 store (sipreg 0.1) is upgraded in place: its bindings_aor
+ * index dropped, its rows kept. */
+static void test_open_upgrades_v1(void **state)
+{
+	struct fx *f = *state;
+	struct store *s;
+	sqlite3 *db = raw_open(f->path);
+
+	raw_exec(db, "CREATE TABLE users(user TEXT NOT NULL, domain TEXT NOT NULL,"
+		     " ha1_md5 TEXT NOT NULL DEFAULT '', ha1_sha256 TEXT NOT NULL DEFAULT '',"
+		     " PRIMARY KEY(user, domain)) WITHOUT ROWID;"
+		     "CREATE INDEX users_domain ON users(domain);"
+		     "CREATE TABLE bindings(id INTEGER PRIMARY KEY, aor TEXT NOT NULL,"
+		     " contact TEXT NOT NULL, call_id TEXT NOT NULL, cseq INTEGER NOT NULL,"
+		     " expires INTEGER NOT NULL, updated INTEGER NOT NULL, source TEXT NOT NULL,"
+		     " user_agent TEXT NOT NULL);"
+		     "CREATE INDEX bindings_aor ON bindings(aor);"
+		     "CREATE INDEX bindings_expires ON bindings(expires);"
+		     "INSERT INTO bindings VALUES(7, 'a@x', '<sip:a@x>', 'c', 1, 4000000000, 1, 's', '');"
+		     "PRAGMA user_version = 1;");
+	sqlite3_close(db);
+	s = store_open(f->path, f->err, sizeof(f->err));
+	assert_non_null(s);
+	store_close(s);
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'bindings_aor'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM bindings WHERE aor = 'a@x'"), 1);
+	sqlite3_close(db);
 }
 
 static void test_open_missing_dir(void **state)
@@ -615,6 +647,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_open_create_reopen),
 		T(test_open_wal_mode),
+		T(test_open_upgrades_v1),
 		T(test_open_missing_dir),
 		T(test_open_corrupt),
 		T(test_open_foreign_db),

@@ -166,6 +166,40 @@ static void test_writer_order(void **state)
 	store_close(s);
 }
 
+/* A pending purge rides along with the registrations' commits (and runs
+ * on its own between them): expired rows go, live ones stay. */
+static void test_purge_with_batches(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = fx_open(f);
+	struct store_change old[500];
+	struct treq t[12];
+
+	for (int i = 0; i < 500; i++)
+		old[i] = (struct store_change){
+			.op = STORE_PUT,
+			.b = { .id = 100000 + i, .aor = "old@x", .contact = "<sip:old@x>", .call_id = "o",
+			       .cseq = 1, .expires = 100, .updated = 1, .source = "s", .user_agent = "" },
+		};
+	assert_int_equal(store_apply(s, old, 500), 0);
+	assert_int_equal(count_bindings(s, "old@x"), 500);
+	done_reset();
+	assert_int_equal(store_writer_start(s), 0);
+	store_purge_request(s, 200);
+	for (int i = 0; i < 12; i++) {
+		treq_put(&t[i], 1 + i, "live@x");
+		store_submit(s, &t[i].r);
+		done_wait(i + 1);
+		assert_int_equal(t[i].r.result, 0);
+	}
+	for (int i = 0; i < 200 && count_bindings(s, "old@x") > 0; i++)
+		usleep(10000);
+	assert_int_equal(count_bindings(s, "old@x"), 0);
+	assert_int_equal(count_bindings(s, "live@x"), 12);
+	store_writer_stop(s);
+	store_close(s);
+}
+
 static void test_submit_not_running(void **state)
 {
 	struct fx *f = *state;
@@ -638,6 +672,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_writer_order),
+		T(test_purge_with_batches),
 		T(test_submit_not_running),
 		T(test_invalid_request),
 		T(test_request_isolation),
