@@ -58,8 +58,8 @@ QUICK = dict(
     scale_rate=3000, scale_s=4,
     expiry=dict(aors=10000, contacts=10, lead_s=14, window_s=10, tail_s=3, rate=3000),
     callgrind=(20, 220), perf_s=4,
-    durability=dict(rounds=1, rate=4000, kill_after_s=(1.0, 2.0)),
-    ceiling=dict(sipps=3, rates=[18000, 30000], step_s=4),
+    durability=dict(rounds=1, rate=4000, kill_after_s=(1.0, 1.5)),
+    ceiling=dict(sipps=3, rates=[18000], step_s=3),
 )
 
 STARTED = []   # Popen objects we started; stopped by cleanup()
