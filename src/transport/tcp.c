@@ -170,12 +170,13 @@ static void reap(struct tcp_state *st)
 	}
 }
 
-static int conn_flush(struct tcp_conn *c)
+/* Send what the socket takes now: the count sent (maybe short), or -errno. */
+static ssize_t send_now(int fd, const char *p, size_t len)
 {
 	size_t off = 0;
 
-	while (off < c->out_len) {
-		ssize_t n = send(c->ev.fd, c->out + off, c->out_len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (off < len) {
+		ssize_t n = send(fd, p + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -186,8 +187,17 @@ static int conn_flush(struct tcp_conn *c)
 		}
 		off += (size_t)n;
 	}
-	memmove(c->out, c->out + off, c->out_len - off);
-	c->out_len -= off;
+	return (ssize_t)off;
+}
+
+static int conn_flush(struct tcp_conn *c)
+{
+	ssize_t off = send_now(c->ev.fd, c->out, c->out_len);
+
+	if (off < 0)
+		return (int)off;
+	memmove(c->out, c->out + off, c->out_len - (size_t)off);
+	c->out_len -= (size_t)off;
 	if (c->out_len == 0) {
 		free(c->out); /* idle connections hold no buffers */
 		c->out = NULL;
@@ -222,24 +232,17 @@ static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
 /* Send at once when nothing waits before it: the usual case needs no copy. */
 static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
 {
-	size_t off = 0;
+	ssize_t off = 0;
 	int rc;
 
-	while (c->out_len == 0 && off < len) {
-		ssize_t n = send(c->ev.fd, buf + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -errno;
-		}
-		off += (size_t)n;
+	if (c->out_len == 0) {
+		off = send_now(c->ev.fd, buf, len);
+		if (off < 0)
+			return (int)off;
+		if ((size_t)off == len)
+			return 0;
 	}
-	if (off == len)
-		return 0;
-	rc = conn_queue(c, buf + off, len - off);
+	rc = conn_queue(c, buf + off, len - (size_t)off);
 	if (rc == 0)
 		loop_mod(c->st->tw->loop, &c->ev, EPOLLIN | EPOLLOUT);
 	return rc;

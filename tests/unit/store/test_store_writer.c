@@ -29,26 +29,7 @@
 #include "store/store_int.h"
 
 #include "store/store_fx.h"
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s: %s\n", sql, msg ? msg : "?");
-	sqlite3_free(msg);
-	assert_int_equal(rc, SQLITE_OK);
-}
-
-static sqlite3 *raw_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	return db;
-}
+#include "store/store_raw.h"
 
 /* ---- requests and their completion ---- */
 
