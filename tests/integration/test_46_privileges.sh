@@ -1,6 +1,7 @@
 #!/bin/bash
 # --user: started as root, sipreg binds its ports (a privileged one too),
-# then runs as the unprivileged user for good, and its store still works.
+# then runs as the unprivileged user for good, and its store still works;
+# the shipped systemd unit uses it inside a sandbox.
 # Not root: asking for another user is refused with a clear message.
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +52,20 @@ r = options('127.0.0.1', $low)
 expect(r is not None and r.status == 200, 'the privileged port bound before the drop answers', r)
 PY
 [ "$(bindings | grep -c '^alice@example.com ')" = 1 ] || fail "binding not stored"
+
+# The shipped systemd unit starts sipreg with --user inside a sandbox.
+unit="$ROOT/contrib/systemd/sipreg.service"
+for key in 'ExecStart=.*serve .*--user sipreg' '^NoNewPrivileges=yes' '^ProtectSystem=strict' \
+	'^ProtectHome=yes' '^PrivateTmp=yes' '^PrivateDevices=yes' '^RestrictAddressFamilies=' \
+	'^SystemCallFilter=@system-service' '^CapabilityBoundingSet=' '^StateDirectory=sipreg' '^LimitNOFILE='; do
+	grep -Eq "$key" "$unit" || fail "contrib/systemd/sipreg.service lacks $key"
+done
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# verify needs the binary the unit names: point it at this build
+	sed "s#/usr/local/bin/sipreg#$SIPREG#" "$unit" >"$T/sipreg.service"
+	systemd-analyze verify "$T/sipreg.service" >"$T/verify.txt" 2>&1 ||
+		fail "systemd-analyze verify: $(head -5 "$T/verify.txt")"
+fi
 
 # An unknown user is refused at start, clearly.
 out=$("$SIPREG" serve --db "$T/y.db" --listen "udp:127.0.0.1:$(free_port)" --user no-such-user-x 2>&1)
