@@ -454,16 +454,18 @@ static void accept_one(struct tcp_state *st, int lfd)
 
 	if (fd < 0)
 		return;
+	/* The source's own limits first: a source over them must not make
+	 * the server close someone else's idle connection to make room. */
+	if (tw->gate && !tw->gate(tw->ctx, (const struct sockaddr *)&peer, true))
+		goto refuse;
 	if (!conn_slot(st, now)) {
 		log_rl(LOG_RL_TCP, "tcp: connection refused: the limit of %u connections is reached",
 		       tw->lim.tcp_max_conns);
-		goto refuse;
+		goto ungate;
 	}
-	if (tw->gate && !tw->gate(tw->ctx, (const struct sockaddr *)&peer, true))
-		goto unslot;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		goto ungate;
+		goto unslot;
 	c->st = st;
 	c->id = ++st->next_id;
 	c->peer = peer;
@@ -473,19 +475,19 @@ static void accept_one(struct tcp_state *st, int lfd)
 	c->ev = (struct ev){ fd, conn_event, c };
 	if (loop_add(tw->loop, &c->ev, EPOLLIN) < 0) {
 		free(c);
-		goto ungate;
+		goto unslot;
 	}
 	c->hnext = st->buckets[c->id % TCP_BUCKETS];
 	st->buckets[c->id % TCP_BUCKETS] = c;
 	q_push(&st->lru, c);
 	st->nconns++;
 	return;
-ungate:
-	if (tw->gate)
-		tw->gate(tw->ctx, (const struct sockaddr *)&peer, false);
 unslot:
 	if (tw->lim.tcp_open)
 		atomic_fetch_sub(tw->lim.tcp_open, 1);
+ungate:
+	if (tw->gate)
+		tw->gate(tw->ctx, (const struct sockaddr *)&peer, false);
 refuse:
 	close(fd);
 }
