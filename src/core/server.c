@@ -413,8 +413,8 @@ static void do_method(struct req_ctx *x)
 		reply_simple(x, 200, "OK", ALLOW "Accept: application/sdp\r\nSupported: \r\n");
 		break;
 	case SIP_M_OTHER:
-		/* §21.5.2: a method SIP does not define is not implemented; 405
-		 * is for the ones a registrar knows and does not allow. */
+		/* §21.5.2: a method SIP does not define gets 501; 405 is for
+		 * the ones a registrar knows and does not allow. */
 		reply_simple(x, 501, "Not Implemented", ALLOW);
 		break;
 	default:
